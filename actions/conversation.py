@@ -1,0 +1,137 @@
+"""General conversation actions: clarify, cancel, hand over to a person, bare values."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT
+from rasa_sdk.types import DomainDict
+
+from actions.digressions import FORM_LABELS
+
+# What each intent means, for "您是想……吗？" buttons.
+INTENT_LABELS = {
+    "greet": "打个招呼",
+    "goodbye": "结束对话",
+    "thank": "表示感谢",
+    "help": "看看能办理哪些业务",
+    "bot_challenge": "确认是否在和机器人对话",
+    "request_human": "转人工服务",
+    "cancel": "取消当前业务",
+    "rent_subsidy_apply": "申请租房补贴",
+    "rent_subsidy_status": "查询租房补贴的办理进度",
+    "rent_subsidy_policy": "了解租房补贴政策",
+    "entry_control_query": "查询出入境/入境管控政策",
+    "port_status_query": "查询口岸通关状态",
+    "job_fair_search": "查找招聘会",
+    "job_search": "查找招聘岗位",
+    "job_fair_register": "报名参加招聘会",
+    "job_fair_registrations": "查询我的招聘会报名记录",
+    "show_more": "查看更多结果",
+}
+# Slots of a transaction that must not survive its cancellation (identity stays verified).
+TRANSACTION_SLOTS = [
+    "rent_commitment", "rent_eligibility", "job_fair_id", "school", "reg_major", "reg_degree",
+    "graduation_year", "fair_registration_confirm", "form_failures",
+]
+
+
+def payload_for(intent: str, entities: list[dict[str, Any]]) -> str:
+    values = {e["entity"]: e["value"] for e in entities if e.get("entity") and e.get("value")}
+    return f"/{intent}{json.dumps(values, ensure_ascii=False) if values else ''}"
+
+
+class ActionClarify(Action):
+    """Low NLU confidence: offer the likely intents as buttons instead of guessing."""
+
+    def name(self) -> str:
+        return "action_clarify"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        entities = tracker.latest_message.get("entities") or []
+        likely = [r["name"] for r in ranking if r["name"] in INTENT_LABELS]
+        buttons = [{"title": INTENT_LABELS[i], "payload": payload_for(i, entities)} for i in likely[:3]]
+        if not buttons:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        buttons.append({"title": "都不是，转人工", "payload": "/request_human"})
+        question = "、".join(f"“{b['title']}”" for b in buttons[:-1])
+        dispatcher.utter_message(text=f"抱歉，我不太确定您的意思。您是想{question}吗？请点击选择，或换个说法告诉我。",
+                                 buttons=buttons)
+        return []
+
+
+class ActionCancelTransaction(Action):
+    def name(self) -> str:
+        return "action_cancel_transaction"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        form = (tracker.active_loop or {}).get("name")
+        if not form:
+            dispatcher.utter_message(response="utter_nothing_to_cancel")
+            return []
+        label = FORM_LABELS.get(form, "当前业务")
+        dispatcher.utter_message(
+            text=f"好的，已为您取消“{label}”，您填写的信息不会被提交。如需重新办理或办理其他业务，请随时告诉我。"
+        )
+        return [ActiveLoop(None), SlotSet(REQUESTED_SLOT, None)] + [SlotSet(s, None) for s in TRANSACTION_SLOTS]
+
+
+class ActionRequestHuman(Action):
+    """Acknowledge and record a handoff request; the operator console picks it up from the log."""
+
+    def name(self) -> str:
+        return "action_request_human"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(
+            text="好的，已为您登记转人工服务请求，工作人员会尽快在本对话中回复您（工作日 9:00-17:00）。"
+            "您已填写的信息会保留。紧急事项也可拨打12345政务服务便民热线。",
+            json_message={"handoff": {"requested_at": datetime.now(timezone.utc).isoformat()}},
+        )
+        events: list[EventType] = [SlotSet("handoff_requested", True)]
+        if tracker.active_loop and tracker.active_loop.get("name"):
+            events += [ActiveLoop(None), SlotSet(REQUESTED_SLOT, None)]
+        return events
+
+
+class ActionHandleInform(Action):
+    """A bare value outside any form: continue the topic the value belongs to."""
+
+    def name(self) -> str:
+        return "action_handle_inform"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        entities = {e["entity"] for e in tracker.latest_message.get("entities") or []}
+        if "country_region" in entities:
+            return [FollowupAction("entry_control_form")]
+        if "port" in entities:
+            return [FollowupAction("port_status_form")]
+        last_list = (tracker.get_slot("result_list") or {}).get("kind")
+        if "ordinal" in entities and last_list == "fairs":
+            return [FollowupAction("job_fair_registration_form")]
+        if entities & {"city", "industry", "major", "degree"}:
+            search = "action_search_jobs" if last_list == "positions" else "action_search_job_fairs"
+            return [FollowupAction(search)]
+        dispatcher.utter_message(
+            text="收到。请问您想办理什么业务呢？例如：申请租房补贴、查询某个国家的入境政策、查找招聘会。",
+            buttons=[
+                {"title": "看看能办什么", "payload": "/help"},
+                {"title": "转人工", "payload": "/request_human"},
+            ],
+        )
+        return []

@@ -1,0 +1,222 @@
+"""Shared base for every form's validation action.
+
+What every form gets from here (after RasaHQ/financial-demo's custom validation idea):
+- slot values from entities anywhere in the message, or from the raw text for the slot
+  being asked, checked by a validator that explains precisely what is wrong;
+- repeated invalid input: the format is explained on the 2nd try, and from the 3rd the user
+  is offered to stop or to talk to a person;
+- `cancel` / `request_human` stop the form (the rules then run the matching action);
+- a question asked in the middle of a form is answered and the form asks again.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions import digressions
+from actions.validators import Invalid, Result, Valid
+
+STOP_INTENTS = {"cancel", "request_human"}
+CONFIDENT = 0.7
+FAILURES_SLOT = "form_failures"
+
+Updates = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SlotSpec:
+    """How one form slot is filled and checked."""
+
+    validator: Callable[[str], Result]
+    explain: str  # format help shown after a repeated mistake
+    entity: str | None = None  # entity that fills the slot from any message
+    free_text: bool = False  # any text is plausible (names, schools): trust a confident intent
+
+
+def latest_intent(tracker: Tracker) -> tuple[str, float]:
+    intent = tracker.latest_message.get("intent") or {}
+    return intent.get("name") or "", float(intent.get("confidence") or 0.0)
+
+
+def chat_user(tracker: Tracker) -> str:
+    return f"{tracker.get_latest_input_channel() or 'rest'}:{tracker.sender_id}"
+
+
+class GovFormValidationAction(FormValidationAction):
+    """Subclasses set `specs` and may add `after_<slot>` hooks that run once a slot is valid."""
+
+    specs: dict[str, SlotSpec] = {}
+
+    @abstractmethod
+    def name(self) -> str:
+        """validate_<form name>"""
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        return domain_slots
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        active = (tracker.active_loop or {}).get("name") == self.form_name()
+        requested = tracker.get_slot(REQUESTED_SLOT) if active else None
+        candidates, from_entities = self.extract(tracker, requested)
+        fills_requested = bool(requested) and self._fills(requested, candidates, from_entities)
+
+        if requested and not fills_requested and self._stop_requested(tracker):
+            return [ActionExecutionRejected(self.form_name())]
+        updates = await self.before_validation(dispatcher, tracker, requested)
+        if updates is None and requested and not fills_requested and self._is_digression(tracker, requested):
+            await digressions.answer(latest_intent(tracker)[0], dispatcher, tracker, domain)
+            updates = {}
+        if updates is None:
+            updates = await self._validate_all(candidates, requested, dispatcher, tracker, domain)
+        tracker.slots.update(updates)
+        more = await self.after_validation(dispatcher, tracker, domain)
+        tracker.slots.update(more)
+        updates.update(more)
+        # Always set a slot: a form whose validation sets nothing is rejected by Rasa.
+        updates.setdefault(FAILURES_SLOT, tracker.get_slot(FAILURES_SLOT))
+        events: list[EventType] = [SlotSet(k, v) for k, v in updates.items()]
+        return events + await self._next(tracker, dispatcher, domain)
+
+    async def before_validation(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: str | None
+    ) -> Updates | None:
+        """Handle a special request instead of validating (return the slot updates), or None."""
+        return None
+
+    async def after_validation(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Updates:
+        """Run once the message's values are validated (e.g. send the SMS code, check eligibility)."""
+        return {}
+
+    async def _validate_all(
+        self,
+        candidates: dict[str, str],
+        requested: str | None,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Updates:
+        updates: Updates = {}
+        reasons: dict[str, str] = {}
+        for slot, raw in candidates.items():
+            result = await self._validate(slot, raw, dispatcher, tracker, domain)
+            if isinstance(result, Invalid) and slot != requested:
+                continue  # a stray value for another question must not erase what was answered
+            if isinstance(result, Invalid):
+                reasons[slot] = result.reason
+                result = {slot: None}
+            updates.update(result)
+            tracker.slots.update(result)
+        updates.update(self._explain_failure(requested, reasons, dispatcher, tracker))
+        return updates
+
+    # -- extraction ---------------------------------------------------------------------
+
+    def extract(self, tracker: Tracker, requested: str | None) -> tuple[dict[str, str], set[str]]:
+        """Candidate values: entities for any form slot, the raw text for the asked slot.
+
+        Returns the candidates and the names of the slots whose candidate is an entity.
+        """
+        text = (tracker.latest_message.get("text") or "").strip()
+        candidates: dict[str, str] = {}
+        for slot, spec in self.specs.items():
+            value = next(tracker.get_latest_entity_values(spec.entity), None) if spec.entity else None
+            if value:
+                candidates[slot] = str(value)
+        from_entities = set(candidates)
+        if requested in self.specs and requested not in candidates and text and not text.startswith("/"):
+            candidates[requested] = text
+        return candidates, from_entities
+
+    def _fills(self, requested: str, candidates: dict[str, str], from_entities: set[str]) -> bool:
+        """Does the message answer the question asked? Free text cannot tell: the intent decides."""
+        raw = candidates.get(requested)
+        spec = self.specs.get(requested)
+        if raw is None:
+            return False
+        if spec is None or requested in from_entities:
+            return True
+        return not spec.free_text and isinstance(spec.validator(raw), Valid)
+
+    def _stop_requested(self, tracker: Tracker) -> bool:
+        intent, confidence = latest_intent(tracker)
+        return intent in STOP_INTENTS and confidence >= 0.5
+
+    def _is_digression(self, tracker: Tracker, requested: str) -> bool:
+        intent, confidence = latest_intent(tracker)
+        if not digressions.handles(intent):
+            return False
+        spec = self.specs.get(requested)
+        return confidence >= CONFIDENT or (spec is not None and not spec.free_text)
+
+    # -- validation ---------------------------------------------------------------------
+
+    async def _validate(
+        self,
+        slot: str,
+        raw: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> Updates | Invalid:
+        spec = self.specs.get(slot)
+        result = spec.validator(raw) if spec else Valid(raw)
+        if isinstance(result, Invalid):
+            return result
+        hook: Callable[..., Awaitable[Updates]] | None = getattr(self, f"after_{slot}", None)
+        if hook is None:
+            return {slot: result.value}
+        return await hook(result.value, dispatcher, tracker, domain)
+
+    def _explain_failure(
+        self,
+        requested: str | None,
+        reasons: dict[str, str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+    ) -> Updates:
+        """Explain an invalid answer; escalate help when the same question keeps failing."""
+        if not requested or requested not in reasons:
+            return {FAILURES_SLOT: None} if requested and tracker.slots.get(requested) else {}
+        previous = tracker.get_slot(FAILURES_SLOT) or {}
+        count = previous.get("count", 0) + 1 if previous.get("slot") == requested else 1
+        message = f"{reasons[requested]}。"
+        if count >= 2:
+            message += f"\n填写说明：{self.specs[requested].explain}"
+        if count >= 3:
+            message += "\n如果不方便继续，您可以选择不办了，或转人工服务由工作人员协助您。"
+            dispatcher.utter_message(
+                text=message,
+                buttons=[
+                    {"title": "不办了", "payload": "/cancel"},
+                    {"title": "转人工", "payload": "/request_human"},
+                ],
+            )
+        else:
+            dispatcher.utter_message(text=message)
+        return {FAILURES_SLOT: {"slot": requested, "count": count}}
+
+    async def _next(
+        self, tracker: Tracker, dispatcher: CollectingDispatcher, domain: DomainDict
+    ) -> list[EventType]:
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        missing = next((s for s in required if tracker.slots.get(s) is None), None)
+        return [SlotSet(REQUESTED_SLOT, missing)]

@@ -1,0 +1,287 @@
+"""The conversation log for operators: Rasa's SQL event broker, masking every event before it is stored.
+
+Configure in ``endpoints.yml``::
+
+    event_broker:
+      type: bot.conversation_log.MaskingSQLEventBroker
+      url: sqlite:///var/conversation_log.db   # optional; env DATABASE_URL wins
+
+Database: env ``DATABASE_URL`` (an SQLAlchemy URL, e.g. ``postgresql://postgres@127.0.0.1:5432/govbot``),
+else the YAML's ``url:``, else ``sqlite:///var/conversation_log.db``.
+
+Rows go to the table ``conversation_events`` (not Rasa's ``events``, which the SQL tracker store also uses):
+the masked event as JSON plus a few columns the console filters on (hashed sender, type, time, intent,
+confidence, action).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from asyncio import AbstractEventLoop
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from rasa.core.brokers.sql import SQLEventBroker
+from rasa.shared.core.constants import REQUESTED_SLOT
+from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session, declarative_base, sessionmaker
+
+from bot.masking import (
+    PERSONAL_FIELDS,
+    asks_for_code,
+    expected_reply_values,
+    hash_sender_id,
+    install_log_masking,
+    mask_event,
+    personal_values,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DATABASE_URL = "sqlite:///var/conversation_log.db"
+TABLE_NAME = "conversation_events"
+
+Base = declarative_base()
+
+
+class ConversationEvent(Base):
+    """One masked Rasa event. `data` is the whole masked event; the other columns are copies for filtering."""
+
+    __tablename__ = TABLE_NAME
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=True)
+    sender_id = sa.Column(sa.String(64), index=True)  # keyed hash, never the channel's user id
+    type_name = sa.Column(sa.String(64), index=True)
+    timestamp = sa.Column(sa.Float, index=True)
+    intent_name = sa.Column(sa.String(255), index=True)
+    intent_confidence = sa.Column(sa.Float)
+    action_name = sa.Column(sa.String(255))
+    data = sa.Column(sa.Text)
+
+
+sa.Index("ix_conversation_events_sender_time", ConversationEvent.sender_id, ConversationEvent.timestamp)
+
+
+def resolve_database_url(config_url: str | URL | None = None) -> str | URL:
+    """DATABASE_URL, else the endpoint's `url:`, else the embedded SQLite default."""
+    return os.environ.get("DATABASE_URL") or config_url or DEFAULT_DATABASE_URL
+
+
+def _prepare_database(url: str | URL) -> None:
+    """Make the database reachable: the SQLite file's folder, or the PostgreSQL database itself."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return
+    if parsed.get_backend_name() != "postgresql" or not parsed.database:
+        return
+    # Like Rasa's SQL tracker store: create the database on first start instead of failing.
+    admin = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            exists = connection.execute(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
+            ).scalar()
+            if not exists:
+                quoted = admin.dialect.identifier_preparer.quote(parsed.database)
+                connection.execute(sa.text(f"CREATE DATABASE {quoted}"))
+                logger.info("Created database %s for the conversation log.", parsed.database)
+    except sa.exc.SQLAlchemyError as error:  # no rights on "postgres": the real connect below will tell
+        logger.debug("Could not check/create the conversation log database: %s", error)
+    finally:
+        admin.dispose()
+
+
+@dataclass
+class _Conversation:
+    values: dict[str, str] = field(default_factory=dict)  # raw personal value → field name
+    expected: str | None = None  # personal field the bot has just asked for
+    seen: float = 0.0
+
+
+class _ConversationMemory:
+    """What each conversation revealed recently, so later echoes are masked too: a bot reply "张三您好",
+    a bare "482913" after "请输入验证码". In memory only, bounded and short-lived, like the live tracker."""
+
+    def __init__(self, ttl_seconds: float, max_conversations: int) -> None:
+        self.ttl = ttl_seconds
+        self.max_conversations = max_conversations
+        self._items: OrderedDict[str, _Conversation] = OrderedDict()
+
+    def get(self, key: str) -> _Conversation:
+        item = self._items.get(key)
+        if item is None or time.monotonic() - item.seen > self.ttl:
+            item = _Conversation()
+        item.seen = time.monotonic()
+        if self.ttl > 0:
+            self._items[key] = item
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_conversations:
+                self._items.popitem(last=False)
+        return item
+
+
+class MaskingSQLEventBroker(SQLEventBroker):
+    """Rasa `SQLEventBroker` that stores each event masked (bot.masking.mask_event) with a hashed sender."""
+
+    Base = Base
+    SQLBrokerEvent = ConversationEvent
+
+    def __init__(
+        self,
+        url: str | URL | None = None,
+        *,
+        echo_memory_seconds: float = 3600,
+        echo_memory_conversations: int = 10_000,
+        **engine_kwargs: Any,
+    ) -> None:
+        # The parent's __init__ builds its URL from dialect/host/db pieces; we take one URL instead.
+        self.url = url or resolve_database_url()
+        _prepare_database(self.url)
+        safe_url = make_url(self.url).render_as_string(hide_password=True)
+        logger.debug("MaskingSQLEventBroker: connecting to %s", safe_url)
+        self.engine = sa.create_engine(self.url, **engine_kwargs)
+        self.Base.metadata.create_all(self.engine)
+        self.sessionmaker = sessionmaker(bind=self.engine)
+        self._memory = _ConversationMemory(echo_memory_seconds, echo_memory_conversations)
+
+    @classmethod
+    async def from_endpoint_config(
+        cls,
+        broker_config: EndpointConfig,
+        event_loop: AbstractEventLoop | None = None,
+    ) -> MaskingSQLEventBroker:
+        """Called by Rasa for `event_broker: {type: bot.conversation_log.MaskingSQLEventBroker, ...}`."""
+        install_log_masking()  # the Rasa server process logs user messages too: mask them from here on
+        options = dict(broker_config.kwargs)
+        url = broker_config.url
+        if not url and options.get("dialect"):  # Rasa's SQL broker style: dialect/host/port/db/username/…
+            from rasa.core.tracker_store import SQLTrackerStore
+
+            url = SQLTrackerStore.get_db_url(
+                options.pop("dialect"),
+                options.pop("host", None),
+                options.pop("port", None),
+                options.pop("db", "events.db"),
+                options.pop("username", None),
+                options.pop("password", None),
+            )
+        memory_keys = ("echo_memory_seconds", "echo_memory_conversations")
+        memory_options = {key: options.pop(key) for key in memory_keys if key in options}
+        if options:
+            logger.warning("MaskingSQLEventBroker ignores unknown options: %s", ", ".join(sorted(options)))
+        return cls(resolve_database_url(url), **memory_options)
+
+    def mask(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Mask one event, using (and updating) what this conversation revealed before."""
+        state = self._memory.get(hash_sender_id(event.get("sender_id")) or "")
+        kind = event.get("event")
+        found = personal_values(event)
+        if kind == "user" and state.expected:
+            found.update(expected_reply_values(state.expected, event.get("text")))
+        masked = mask_event(event, {**state.values, **found})
+        state.values.update(found)
+        if kind == "slot" and event.get("name") == REQUESTED_SLOT:
+            value = event.get("value")
+            state.expected = value if isinstance(value, str) and value in PERSONAL_FIELDS else None
+        elif kind == "bot" and asks_for_code(event.get("text")):
+            state.expected = "sms_code"
+        elif kind == "user" or (kind == "active_loop" and not event.get("name")):
+            state.expected = None  # answered (a re-ask sets it again), or the form ended
+        return masked
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Store the masked event. A database error is logged, not raised: the conversation goes on."""
+        masked = self.mask(event)
+        try:
+            with self.session_scope() as session:
+                session.add(_row(masked))
+                session.commit()
+        except sa.exc.SQLAlchemyError:
+            logger.exception("Could not store an event in the conversation log.")
+
+    def iter_events(self, sender_hash: str | None = None, **filters: Any) -> list[dict[str, Any]]:
+        """All stored (masked) events, oldest first; see `iter_events` below."""
+        with self.session_scope() as session:
+            return list(iter_events(session, sender_hash, **filters))
+
+    async def close(self) -> None:
+        self.engine.dispose()
+
+
+def _row(event: dict[str, Any]) -> ConversationEvent:
+    intent = (event.get("parse_data") or {}).get("intent") or {}
+    is_action = event.get("event") == "action"
+    return ConversationEvent(
+        sender_id=event.get("sender_id"),
+        type_name=event.get("event"),
+        timestamp=event.get("timestamp"),
+        intent_name=intent.get("name") if isinstance(intent, dict) else None,
+        intent_confidence=intent.get("confidence") if isinstance(intent, dict) else None,
+        action_name=event.get("name") if is_action else None,
+        # real characters, not \\u escapes: the console searches Chinese text in this column
+        data=json.dumps(event, ensure_ascii=False),
+    )
+
+
+# ----------------------------------------------------------------------------------------------------
+# Read helpers (tests, operator console)
+
+
+def iter_event_rows(
+    session: Session,
+    sender_hash: str | None = None,
+    *,
+    since: float | None = None,
+    until: float | None = None,
+    event_types: list[str] | None = None,
+    limit: int | None = None,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(row id, masked event dict) in storage order, optionally for one hashed sender, a time range
+    [since, until) and some event types ("user", "bot", "action", "slot", …)."""
+    query = session.query(ConversationEvent)
+    if sender_hash is not None:
+        query = query.filter(ConversationEvent.sender_id == sender_hash)
+    if since is not None:
+        query = query.filter(ConversationEvent.timestamp >= since)
+    if until is not None:
+        query = query.filter(ConversationEvent.timestamp < until)
+    if event_types:
+        query = query.filter(ConversationEvent.type_name.in_(event_types))
+    query = query.order_by(ConversationEvent.id)
+    if limit is not None:
+        query = query.limit(limit)
+    for row in query.yield_per(500):
+        yield row.id, json.loads(row.data)
+
+
+def iter_events(session: Session, sender_hash: str | None = None, **filters: Any) -> Iterator[dict[str, Any]]:
+    """The stored (masked) events as dicts, as Rasa published them but masked; filters as iter_event_rows."""
+    for _, event in iter_event_rows(session, sender_hash, **filters):
+        yield event
+
+
+def sender_hashes(session: Session) -> list[str]:
+    """Hashed ids of every conversation in the log."""
+    rows = session.query(ConversationEvent.sender_id).distinct().order_by(ConversationEvent.sender_id)
+    return [sender for (sender,) in rows if sender is not None]
+
+
+def purge_older_than(session: Session, days: float = 180, *, now: float | None = None) -> int:
+    """Delete events older than `days` (retention, default 180 days); returns how many were deleted."""
+    cutoff = (now if now is not None else time.time()) - days * 86400
+    deleted = (
+        session.query(ConversationEvent)
+        .filter(ConversationEvent.timestamp < cutoff)
+        .delete(synchronize_session=False)
+    )
+    session.commit()
+    return deleted

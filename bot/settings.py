@@ -1,0 +1,50 @@
+"""One typed settings object, read from the environment (and `.env` when present)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_dotenv(path: Path = ROOT / ".env") -> None:
+    """Minimal `.env` support: KEY=VALUE lines; the real environment wins."""
+    if not path.exists():
+        return
+    for line in path.read_text("utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            os.environ.setdefault(key.strip(), value.strip().strip("'\""))
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path
+    redis_url: str | None
+    conversation_log_url: str
+    services_url: str
+    tracker_ttl_seconds: int
+    rasa_port: int
+    action_port: int
+    services_port: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        load_dotenv()
+        var_dir = Path(os.environ.get("GOVBOT_VAR_DIR", ROOT / "var"))
+        var_dir.mkdir(parents=True, exist_ok=True)
+        services_port = int(os.environ.get("SERVICES_PORT", "8001"))
+        return cls(
+            var_dir=var_dir,
+            redis_url=os.environ.get("REDIS_URL") or None,
+            conversation_log_url=os.environ.get("DATABASE_URL")
+            or f"sqlite:///{var_dir / 'conversation_log.db'}",
+            services_url=os.environ.get("SERVICES_URL", f"http://127.0.0.1:{services_port}"),
+            tracker_ttl_seconds=int(os.environ.get("TRACKER_TTL_SECONDS", str(24 * 3600))),
+            rasa_port=int(os.environ.get("RASA_PORT", "5005")),
+            action_port=int(os.environ.get("ACTION_PORT", "5055")),
+            services_port=services_port,
+        )

@@ -1,0 +1,79 @@
+"""Client of the entry/exit information service (出入境信息一键通)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from integrations.services.base import BaseServiceClient
+
+
+@dataclass(frozen=True)
+class CountryMeasures:
+    country: str
+    english_name: str
+    entry_status: str  # allowed | restricted | suspended
+    entry_status_text: str
+    quarantine_days: int | None
+    test_requirement: str
+    visa_status: str
+    flights: str
+    notes: str
+    updated_at: str
+    source: str
+
+
+@dataclass(frozen=True)
+class CountrySummary:
+    country: str
+    english_name: str
+    entry_status: str
+
+
+@dataclass(frozen=True)
+class PortStatus:
+    port: str
+    city: str
+    province: str
+    kind: str  # air | land | sea
+    passenger_status: str  # open | limited | suspended
+    passenger_status_text: str
+    cargo_status: str
+    cargo_status_text: str
+    hours: str
+    notes: str
+    updated_at: str
+    source: str
+
+
+def _build(cls: type, data: dict[str, Any]) -> Any:
+    return cls(**{name: data.get(name) for name in cls.__dataclass_fields__})
+
+
+class ImmigrationClient(BaseServiceClient):
+    service_name = "出入境信息服务"
+
+    async def get_country(self, name: str) -> CountryMeasures:
+        """Measures for a country/region by Chinese name or alias (美利坚, US…).
+
+        Unknown names raise ServiceRejected(code="unknown_country") whose `.suggestions` lists candidates.
+        """
+        _, data = await self._request("GET", f"/api/v1/immigration/countries/{quote(name.strip(), safe='')}")
+        return _build(CountryMeasures, data)
+
+    async def search_countries(self, q: str = "") -> list[CountrySummary]:
+        _, data = await self._request("GET", "/api/v1/immigration/countries", params={"q": q or None})
+        return [_build(CountrySummary, item) for item in data["items"]]
+
+    async def get_port(self, name: str) -> PortStatus:
+        """Port status by name or alias; unknown → ServiceRejected(code="unknown_port") with suggestions."""
+        _, data = await self._request("GET", f"/api/v1/immigration/ports/{quote(name.strip(), safe='')}")
+        return _build(PortStatus, data)
+
+    async def list_ports(
+        self, *, passenger_status: str | None = None, city: str | None = None, kind: str | None = None
+    ) -> list[PortStatus]:
+        params = {"passenger_status": passenger_status, "city": city, "kind": kind}
+        _, data = await self._request("GET", "/api/v1/immigration/ports", params=params)
+        return [_build(PortStatus, item) for item in data["items"]]

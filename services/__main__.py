@@ -1,0 +1,25 @@
+"""`python -m services`: run the sandbox with uvicorn on SERVICES_HOST:SERVICES_PORT (127.0.0.1:8001)."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from services.app import create_app
+from services.logging_setup import install_masking
+from services.settings import Settings
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    app = create_app(settings)
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
+    server = uvicorn.Server(config)
+    install_masking()  # again after uvicorn configured its loggers
+    server.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""The FastAPI application of the government-services sandbox."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from sqlalchemy.exc import IntegrityError
+
+from services.db import create_db_engine, create_session_factory, run_migrations
+from services.errors import install_error_handlers
+from services.logging_setup import install_masking
+from services.rent_subsidy_policy import load_policy
+from services.routers import campus, dev, identity, immigration, rent_subsidy
+from services.seeding import seed_all
+from services.settings import Settings
+
+logger = logging.getLogger("services.app")
+
+DESCRIPTION = (
+    "政务服务沙箱：模拟身份核验、租房补贴、出入境信息和校园招聘等政府后端服务。所有数据均为示例数据。"
+    "接口约定见 docs/services-api.md。"
+)
+
+
+def _prepare_database(app: FastAPI, settings: Settings) -> None:
+    engine = create_db_engine(settings.database_url)
+    run_migrations(engine)
+    factory = create_session_factory(engine)
+    for attempt in range(2):  # a second process seeding at the same moment may win a unique constraint
+        session = factory()
+        try:
+            seed_all(session)
+            break
+        except IntegrityError:
+            session.rollback()
+            if attempt:
+                raise
+        finally:
+            session.close()
+    app.state.engine = engine
+    app.state.session_factory = factory
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app: migrate and seed the database, load the policy, mount the routers."""
+    settings = settings or Settings.from_env()
+    install_masking()
+    app = FastAPI(title="政务服务沙箱（示例数据）", version="1.0.0", description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.rent_subsidy_policy = load_policy(settings.rent_subsidy_config)
+    _prepare_database(app, settings)
+    install_error_handlers(app)
+
+    @app.get("/health", tags=["health"], summary="健康检查")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for module in (identity, rent_subsidy, immigration, campus):
+        app.include_router(module.router)
+    if settings.is_development:
+        app.include_router(dev.router)
+    app.add_event_handler("shutdown", app.state.engine.dispose)
+    logger.info("services sandbox ready (env=%s)", settings.env)
+    return app

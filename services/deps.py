@@ -1,0 +1,28 @@
+"""FastAPI dependencies shared by the routers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from services.rent_subsidy_policy import RentSubsidyPolicy
+from services.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_policy(request: Request) -> RentSubsidyPolicy:
+    return request.app.state.rent_subsidy_policy
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; handlers commit explicitly, anything uncommitted is rolled back."""
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+    finally:
+        session.close()

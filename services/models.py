@@ -1,0 +1,258 @@
+"""Database tables of the sandbox. The schema itself is created by the Alembic migrations."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base
+
+Base = declarative_base()
+
+
+# --- population registry and the records behind the rent-subsidy check -------------------------------
+
+
+class Person(Base):
+    __tablename__ = "persons"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(50), nullable=False)
+    id_number = Column(String(18), nullable=False, unique=True)
+    phone = Column(String(11), nullable=False, index=True)
+    degree = Column(String(10))
+    major = Column(String(50))
+    school = Column(String(50))
+    graduation_year = Column(Integer)
+    bank_account = Column(String(32))
+
+
+class Enterprise(Base):
+    __tablename__ = "enterprises"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(100), nullable=False)
+    credit_code = Column(String(18), nullable=False, unique=True)
+    registered_city = Column(String(20), nullable=False)
+
+
+class Employment(Base):
+    __tablename__ = "employments"
+
+    id = Column(Integer, primary_key=True)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False, index=True)
+    enterprise_id = Column(Integer, ForeignKey("enterprises.id"), nullable=False)
+    start_date = Column(Date, nullable=False)
+    end_date = Column(Date)
+
+
+class SocialInsurance(Base):
+    __tablename__ = "social_insurance"
+
+    id = Column(Integer, primary_key=True)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False, index=True)
+    city = Column(String(20), nullable=False)
+    start_date = Column(Date, nullable=False)
+    end_date = Column(Date)
+
+
+class Property(Base):
+    __tablename__ = "properties"
+
+    id = Column(Integer, primary_key=True)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False, index=True)
+    city = Column(String(20), nullable=False)
+    address = Column(String(200), nullable=False)
+
+
+class Vehicle(Base):
+    __tablename__ = "vehicles"
+
+    id = Column(Integer, primary_key=True)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False, index=True)
+    plate = Column(String(10), nullable=False, unique=True)
+    registered_city = Column(String(20), nullable=False)
+
+
+# --- identity verification -----------------------------------------------------------------------------
+
+
+class SmsVerification(Base):
+    __tablename__ = "sms_verifications"
+
+    id = Column(String(32), primary_key=True)
+    phone = Column(String(11), nullable=False, index=True)
+    chat_user = Column(String(200), nullable=False, index=True)
+    name = Column(String(50), nullable=False)
+    person_id = Column(Integer, ForeignKey("persons.id"))
+    level = Column(String(10), nullable=False)
+    code_hash = Column(String(64), nullable=False)
+    attempts = Column(Integer, nullable=False, default=0)
+    created_at = Column(DateTime, nullable=False, index=True)
+    expires_at = Column(DateTime, nullable=False)
+    consumed_at = Column(DateTime)
+
+
+class SmsOutbox(Base):
+    __tablename__ = "sms_outbox"
+
+    id = Column(Integer, primary_key=True)
+    phone = Column(String(11), nullable=False, index=True)
+    text = Column(Text, nullable=False)
+    sent_at = Column(DateTime, nullable=False)
+
+
+class AccessToken(Base):
+    __tablename__ = "access_tokens"
+
+    # Only a hash is stored, so a database dump does not hand out live tokens.
+    token_hash = Column(String(64), primary_key=True)
+    person_id = Column(Integer, ForeignKey("persons.id"))
+    name = Column(String(50), nullable=False)
+    phone = Column(String(11), nullable=False)
+    chat_user = Column(String(200), nullable=False)
+    level = Column(String(10), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    expires_at = Column(DateTime, nullable=False)
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_records"
+
+    scope = Column(String(200), primary_key=True)
+    key = Column(String(200), primary_key=True)
+    request_hash = Column(String(64), nullable=False)
+    status_code = Column(Integer, nullable=False)
+    response_body = Column(JSON, nullable=False)
+    created_at = Column(DateTime, nullable=False)
+
+
+# --- rent subsidy --------------------------------------------------------------------------------------
+
+
+class RentSubsidyApplication(Base):
+    __tablename__ = "rent_subsidy_applications"
+    # The exactly-once guarantee: one application (and payout) per person per period, enforced by the database
+    # so that concurrent duplicates cannot both succeed.
+    __table_args__ = (UniqueConstraint("person_id", "period", name="uq_rent_subsidy_person_period"),)
+
+    id = Column(Integer, primary_key=True)
+    application_no = Column(String(20), nullable=False, unique=True)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False)
+    period = Column(String(10), nullable=False)
+    degree = Column(String(10), nullable=False)
+    monthly_amount = Column(Integer, nullable=False)
+    months = Column(Integer, nullable=False)
+    amount = Column(Integer, nullable=False)
+    status = Column(String(20), nullable=False)
+    payout_account = Column(String(32), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    paid_at = Column(DateTime)
+
+
+# --- immigration information ---------------------------------------------------------------------------
+
+
+class Country(Base):
+    __tablename__ = "countries"
+
+    name = Column(String(30), primary_key=True)
+    english_name = Column(String(80), nullable=False)
+    entry_status = Column(String(20), nullable=False)
+    quarantine_days = Column(Integer)
+    test_requirement = Column(Text, nullable=False)
+    visa_status = Column(Text, nullable=False)
+    flights = Column(Text, nullable=False)
+    notes = Column(Text, nullable=False, default="")
+    updated_at = Column(Date, nullable=False)
+    source = Column(String(200), nullable=False)
+
+
+class CountryAlias(Base):
+    __tablename__ = "country_aliases"
+
+    alias = Column(String(80), primary_key=True)  # normalised: lower case, no spaces
+    country_name = Column(String(30), ForeignKey("countries.name"), nullable=False)
+
+
+class Port(Base):
+    __tablename__ = "ports"
+
+    name = Column(String(50), primary_key=True)
+    city = Column(String(20), nullable=False)
+    province = Column(String(20), nullable=False)
+    kind = Column(String(10), nullable=False)
+    passenger_status = Column(String(20), nullable=False)
+    cargo_status = Column(String(20), nullable=False)
+    hours = Column(String(100), nullable=False)
+    notes = Column(Text, nullable=False, default="")
+    updated_at = Column(Date, nullable=False)
+
+
+class PortAlias(Base):
+    __tablename__ = "port_aliases"
+
+    alias = Column(String(80), primary_key=True)
+    port_name = Column(String(50), ForeignKey("ports.name"), nullable=False)
+
+
+# --- campus recruitment --------------------------------------------------------------------------------
+
+
+class JobFair(Base):
+    __tablename__ = "job_fairs"
+
+    fair_id = Column(String(10), primary_key=True)
+    title = Column(String(100), nullable=False)
+    city = Column(String(20))
+    online = Column(Boolean, nullable=False, default=False)
+    industries = Column(JSON, nullable=False)
+    majors = Column(JSON, nullable=False)
+    start_date = Column(Date, nullable=False, index=True)
+    end_date = Column(Date, nullable=False)
+    venue = Column(String(200), nullable=False)
+    organizer = Column(String(100), nullable=False)
+    capacity = Column(Integer, nullable=False)
+    registered = Column(Integer, nullable=False, default=0)
+
+
+class Position(Base):
+    __tablename__ = "positions"
+
+    position_id = Column(String(10), primary_key=True)
+    title = Column(String(100), nullable=False)
+    company = Column(String(100), nullable=False)
+    city = Column(String(20), nullable=False)
+    industry = Column(String(20), nullable=False)
+    degree = Column(String(10), nullable=False)
+    majors = Column(JSON, nullable=False)
+    salary = Column(String(20), nullable=False)
+    headcount = Column(Integer, nullable=False)
+    fair_id = Column(String(10), ForeignKey("job_fairs.fair_id"))
+
+
+class FairRegistration(Base):
+    __tablename__ = "fair_registrations"
+    __table_args__ = (UniqueConstraint("fair_id", "phone", name="uq_fair_registration_phone"),)
+
+    id = Column(Integer, primary_key=True)
+    registration_no = Column(String(20), nullable=False, unique=True)
+    fair_id = Column(String(10), ForeignKey("job_fairs.fair_id"), nullable=False)
+    phone = Column(String(11), nullable=False, index=True)
+    person_id = Column(Integer, ForeignKey("persons.id"))
+    name = Column(String(50), nullable=False)
+    school = Column(String(50), nullable=False)
+    major = Column(String(50), nullable=False)
+    degree = Column(String(10), nullable=False)
+    graduation_year = Column(Integer, nullable=False)
+    chat_user = Column(String(200), nullable=False)
+    created_at = Column(DateTime, nullable=False)

@@ -1,0 +1,204 @@
+"""Idempotent insertion of the sample data in services/seed/*.yml: rows that already exist are left alone."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.clock import china_today
+from services.immigration import normalize_name
+from services.models import (
+    Country,
+    CountryAlias,
+    Employment,
+    Enterprise,
+    JobFair,
+    Person,
+    Port,
+    PortAlias,
+    Position,
+    Property,
+    SocialInsurance,
+    Vehicle,
+)
+
+SEED_DIR = Path(__file__).resolve().parent / "seed"
+logger = logging.getLogger("services.seeding")
+
+
+@cache
+def _load(name: str) -> dict[str, Any]:
+    # Cached: the files are read-only data, and tests create many apps in one process.
+    return yaml.safe_load((SEED_DIR / name).read_text(encoding="utf-8"))
+
+
+def _existing(session: Session, column: Any) -> set[Any]:
+    return set(session.execute(select(column)).scalars())
+
+
+def seed_people(session: Session) -> None:
+    data = _load("people.yml")
+    known_codes = _existing(session, Enterprise.credit_code)
+    for item in data["enterprises"]:
+        if item["credit_code"] not in known_codes:
+            session.add(
+                Enterprise(name=item["name"], credit_code=item["credit_code"], registered_city=item["city"])
+            )
+    session.flush()
+    enterprise_ids = dict(session.execute(select(Enterprise.credit_code, Enterprise.id)).all())
+    known_people = _existing(session, Person.id_number)
+    for item in data["people"]:
+        if item["id_number"] not in known_people:
+            _add_person(session, item, enterprise_ids)
+
+
+def _add_person(session: Session, item: dict[str, Any], enterprise_ids: dict[str, int]) -> None:
+    person = Person(
+        name=item["name"],
+        id_number=item["id_number"],
+        phone=item["phone"],
+        degree=item.get("degree"),
+        major=item.get("major"),
+        school=item.get("school"),
+        graduation_year=item.get("graduation_year"),
+        bank_account=item.get("bank_account"),
+    )
+    session.add(person)
+    session.flush()
+    for job in item.get("employments", []):
+        session.add(
+            Employment(
+                person_id=person.id,
+                enterprise_id=enterprise_ids[job["credit_code"]],
+                start_date=job["start"],
+                end_date=job.get("end"),
+            )
+        )
+    for record in item.get("social_insurance", []):
+        session.add(
+            SocialInsurance(
+                person_id=person.id,
+                city=record["city"],
+                start_date=record["start"],
+                end_date=record.get("end"),
+            )
+        )
+    for home in item.get("properties", []):
+        session.add(Property(person_id=person.id, city=home["city"], address=home["address"]))
+    for car in item.get("vehicles", []):
+        session.add(Vehicle(person_id=person.id, plate=car["plate"], registered_city=car["city"]))
+
+
+def seed_countries(session: Session) -> None:
+    data = _load("countries.yml")
+    known = _existing(session, Country.name)
+    known_aliases = _existing(session, CountryAlias.alias)
+    for item in data["countries"]:
+        if item["name"] not in known:
+            session.add(
+                Country(
+                    name=item["name"],
+                    english_name=item["en"],
+                    entry_status=item["status"],
+                    quarantine_days=item.get("quarantine"),
+                    test_requirement=item["test"],
+                    visa_status=item["visa"],
+                    flights=item["flights"],
+                    notes=item.get("notes") or "",
+                    updated_at=item["updated"],
+                    source=data["source"],
+                )
+            )
+    session.flush()
+    for item in data["countries"]:
+        for alias in {normalize_name(a) for a in [item["en"], *item.get("aka", [])]}:
+            if alias not in known_aliases:
+                known_aliases.add(alias)
+                session.add(CountryAlias(alias=alias, country_name=item["name"]))
+
+
+def seed_ports(session: Session) -> None:
+    data = _load("ports.yml")
+    known = _existing(session, Port.name)
+    known_aliases = _existing(session, PortAlias.alias)
+    for item in data["ports"]:
+        if item["name"] not in known:
+            session.add(
+                Port(
+                    name=item["name"],
+                    city=item["city"],
+                    province=item["province"],
+                    kind=item["kind"],
+                    passenger_status=item["passenger"],
+                    cargo_status=item["cargo"],
+                    hours=str(item["hours"]),
+                    notes=item.get("notes") or "",
+                    updated_at=item["updated"],
+                )
+            )
+    session.flush()
+    for item in data["ports"]:
+        for alias in {normalize_name(a) for a in item.get("aka", [])}:
+            if alias not in known_aliases:
+                known_aliases.add(alias)
+                session.add(PortAlias(alias=alias, port_name=item["name"]))
+
+
+def seed_campus(session: Session, today: date) -> None:
+    data = _load("campus.yml")
+    known_fairs = _existing(session, JobFair.fair_id)
+    for item in data["fairs"]:
+        if item["id"] in known_fairs:
+            continue
+        start = today + timedelta(days=item["start_offset"])
+        session.add(
+            JobFair(
+                fair_id=item["id"],
+                title=item["title"],
+                city=item.get("city"),
+                online=bool(item["online"]),
+                industries=item["industries"],
+                majors=item["majors"],
+                start_date=start,
+                end_date=start + timedelta(days=item["days"] - 1),
+                venue=item["venue"],
+                organizer=item["organizer"],
+                capacity=item["capacity"],
+                registered=item["registered"],
+            )
+        )
+    session.flush()
+    known_positions = _existing(session, Position.position_id)
+    for item in data["positions"]:
+        if item["id"] not in known_positions:
+            session.add(
+                Position(
+                    position_id=item["id"],
+                    title=item["title"],
+                    company=item["company"],
+                    city=item["city"],
+                    industry=item["industry"],
+                    degree=item["degree"],
+                    majors=item["majors"],
+                    salary=item["salary"],
+                    headcount=item["headcount"],
+                    fair_id=item.get("fair"),
+                )
+            )
+
+
+def seed_all(session: Session, today: date | None = None) -> None:
+    """Insert whatever sample data is missing, in one transaction."""
+    seed_people(session)
+    seed_countries(session)
+    seed_ports(session)
+    seed_campus(session, today or china_today())
+    session.commit()
+    logger.info("seed data checked")

@@ -1,0 +1,170 @@
+"""Start the real processes (services sandbox, action server, Rasa server) for end-to-end tests.
+
+Each process is an ordinary entry point, started on its own ports with its own `var/`
+directory, so tests never touch a developer's running assistant or data.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, timeout: float, what: str, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}; see its log in the var directory")
+        try:
+            if check():
+                return
+        except (httpx.HTTPError, OSError):
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"{what} not ready after {timeout:.0f} s")
+
+
+@dataclass
+class Stack:
+    var_dir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    services_port: int = field(default_factory=free_port)
+    action_port: int = field(default_factory=free_port)
+    rasa_port: int = field(default_factory=free_port)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            PYTHONPATH=str(ROOT),
+            TF_CPP_MIN_LOG_LEVEL="2",
+            GOVBOT_VAR_DIR=str(self.var_dir),
+            SERVICES_PORT=str(self.services_port),
+            SERVICES_URL=self.services_url,
+            SERVICES_DATABASE_URL=f"sqlite:///{self.var_dir / 'services.db'}",
+            ACTION_PORT=str(self.action_port),
+            ACTION_ENDPOINT_URL=f"http://127.0.0.1:{self.action_port}/webhook",
+            RASA_PORT=str(self.rasa_port),
+            DATABASE_URL=f"sqlite:///{self.var_dir / 'conversation_log.db'}",
+        )
+        env.pop("REDIS_URL", None)
+        env.update(self.extra_env)
+        return env
+
+    @property
+    def services_url(self) -> str:
+        return f"http://127.0.0.1:{self.services_port}"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    def _spawn(self, name: str, args: list[str]) -> None:
+        log = open(self.var_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        self.processes[name] = subprocess.Popen(
+            args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def start_services(self) -> None:
+        self._spawn("services", [sys.executable, "-m", "services"])
+        wait_until(lambda: httpx.get(f"{self.services_url}/health").status_code == 200, 60, "services",
+                   self.processes["services"])
+
+    def start_actions(self) -> None:
+        self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+                                "--port", str(self.action_port)])
+        url = f"http://127.0.0.1:{self.action_port}/health"
+        wait_until(lambda: httpx.get(url).status_code == 200, 90, "action server", self.processes["actions"])
+
+    def start_rasa(self) -> None:
+        self._spawn("rasa", [sys.executable, "-m", "bot", "serve"])
+        wait_until(self._rasa_ready, 180, "Rasa server", self.processes["rasa"])
+
+    def _rasa_ready(self) -> bool:
+        status = httpx.get(f"{self.rasa_url}/status")
+        return status.status_code == 200 and bool(status.json().get("model_file"))
+
+    def start(self) -> Stack:
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.start_services()
+        self.start_actions()
+        self.start_rasa()
+        return self
+
+    def stop(self, name: str) -> None:
+        process = self.processes.pop(name, None)
+        if process and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+
+    def chat(self, sender: str | None = None) -> Chat:
+        return Chat(self, sender or f"test-{uuid.uuid4().hex[:12]}")
+
+    def sms_code(self, phone: str) -> str:
+        outbox = httpx.get(f"{self.services_url}/dev/sms-outbox", params={"phone": phone}).json()
+        return re.search(r"\d{6}", outbox[0]["text"]).group()
+
+
+@dataclass
+class Chat:
+    """One citizen talking to the assistant through Rasa's REST channel."""
+
+    stack: Stack
+    sender: str
+    last: list[dict] = field(default_factory=list)
+
+    def say(self, text: str) -> list[dict]:
+        response = httpx.post(
+            f"{self.stack.rasa_url}/webhooks/rest/webhook",
+            json={"sender": self.sender, "message": text},
+            timeout=30,
+        )
+        response.raise_for_status()
+        self.last = response.json()
+        return self.last
+
+    @property
+    def text(self) -> str:
+        """All reply texts of the last turn, joined."""
+        return "\n".join(m.get("text", "") for m in self.last if m.get("text"))
+
+    @property
+    def buttons(self) -> list[dict]:
+        return [b for m in self.last for b in m.get("buttons") or []]
+
+    def click(self, title_part: str) -> list[dict]:
+        button = next(b for b in self.buttons if title_part in b["title"])
+        return self.say(button["payload"])
+
+    def tracker(self) -> dict:
+        return httpx.get(f"{self.stack.rasa_url}/conversations/{self.sender}/tracker").json()
+
+    def slot(self, name: str):
+        return self.tracker()["slots"].get(name)

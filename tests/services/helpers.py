@@ -1,0 +1,62 @@
+"""Test helpers: seed personas and the identity-verification dance through the public API."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from fastapi.testclient import TestClient
+
+
+@dataclass(frozen=True)
+class Persona:
+    name: str
+    id_number: str
+    phone: str
+
+
+CHEN_XIAO = Persona("陈晓", "330106199503140023", "13800000001")  # eligible for the rent subsidy
+LIN_YUE = Persona("林悦", "330105199708220039", "13800000002")  # owns housing in 杭州
+HUANG_HAI = Persona("黄海", "45010219920605004X", "13800000003")  # no social insurance in 杭州
+LIU_YANG = Persona("刘洋", "370202199811110050", "13800000004")  # graduate, job seeker
+WANG_FANG = Persona("王芳", "330102199001010039", "13800000005")  # 博士, eligible
+ZHANG_WEI = Persona("张伟", "33010619880512004X", "13800000006")  # employer registered in 上海
+ZHAO_MIN = Persona("赵敏", "440305199603150069", "13800000008")  # fails several rules
+
+
+def new_chat_user() -> str:
+    return f"rest:{secrets.token_hex(4)}"
+
+
+def latest_code(client: TestClient, phone: str) -> str:
+    outbox = client.get("/dev/sms-outbox", params={"phone": phone}).json()
+    return re.search(r"\d{6}", outbox[0]["text"]).group(0)
+
+
+def request_code(client: TestClient, persona: Persona, chat_user: str, with_id: bool = True) -> dict:
+    body = {"name": persona.name, "phone": persona.phone, "chat_user": chat_user}
+    if with_id:
+        body["id_number"] = persona.id_number
+    response = client.post("/api/v1/identity/sms-codes", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def verify(client: TestClient, persona: Persona, chat_user: str | None = None, with_id: bool = True) -> dict:
+    """Verify and return the headers a personal request needs."""
+    chat_user = chat_user or new_chat_user()
+    sent = request_code(client, persona, chat_user, with_id)
+    code = latest_code(client, persona.phone)
+    response = client.post(
+        "/api/v1/identity/verifications", json={"verification_id": sent["verification_id"], "code": code}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}", "X-Chat-User": chat_user}
+
+
+def error_of(response) -> dict:  # type: ignore[no-untyped-def]
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "details"}, body
+    return body["error"]

@@ -1,0 +1,141 @@
+"""Immigration, campus and general actions with real trackers against the real sandbox."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from actions.campus import (
+    ActionSearchJobFairs,
+    ActionSearchJobs,
+    ActionShowMore,
+    ValidateJobFairRegistrationForm,
+    date_range,
+    parse_ordinal,
+)
+from actions.conversation import ActionCancelTransaction, ActionClarify, ActionRequestHuman
+from actions.immigration import ActionPortStatusAnswer, ValidateEntryControlForm, ValidatePortStatusForm
+from tests.unit.conftest import entity, latest_code, run, tracker
+
+
+async def test_alias_resolves_to_the_canonical_country(live_services: str, domain: dict) -> None:
+    t = tracker("美利坚现在入境要隔离吗", "entry_control_query", entities=[entity("country_region", "美利坚")])
+    outcome = await run(ValidateEntryControlForm(), t, domain)
+    assert outcome.slots["country_region"] == "美国"
+    assert outcome.slots["requested_slot"] is None
+
+
+async def test_unknown_country_gets_suggestions_and_is_asked_again(live_services: str, domain: dict) -> None:
+    t = tracker("新加破", form="entry_control_form", requested="country_region")
+    outcome = await run(ValidateEntryControlForm(), t, domain)
+    assert "没有找到“新加破”" in outcome.text
+    assert any(b["title"] == "新加坡" for b in outcome.buttons)
+    assert outcome.slots["country_region"] is None and outcome.slots["requested_slot"] == "country_region"
+
+
+async def test_suspended_ports_are_listed(live_services: str, domain: dict) -> None:
+    t = tracker("现在哪些口岸暂停通关了", "port_status_query")
+    validated = await run(ValidatePortStatusForm(), t, domain)
+    answer = await run(ActionPortStatusAnswer(), tracker(slots=validated.slots), domain)
+    assert "暂停旅客通关的口岸" in answer.text and "瑞丽口岸" in answer.text
+    assert answer.slots == {"port": None}
+
+
+async def test_service_down_is_said_plainly(services_down: None, domain: dict) -> None:
+    outcome = await run(ActionPortStatusAnswer(), tracker(slots={"port": "深圳罗湖口岸"}), domain)
+    assert "暂时无法访问" in outcome.text and any(b["payload"] == "/request_human" for b in outcome.buttons)
+
+
+async def test_job_fairs_are_paged_and_the_second_one_can_be_registered(live_services: str, domain: dict) -> None:
+    first = await run(ActionSearchJobFairs(), tracker("最近有什么招聘会", "job_fair_search"), domain)
+    shown = first.slots["result_list"]
+    assert shown["kind"] == "fairs" and len(shown["items"]) == 5 and shown["total"] > 5
+    assert any(b["payload"] == "/show_more" for b in first.buttons)
+
+    more = await run(ActionShowMore(), tracker("下一页", "show_more", slots=first.slots), domain)
+    assert more.slots["result_list"]["page"] == 2 and "第6-" in more.text
+
+    t = tracker("报名第二个", "job_fair_register", slots=first.slots,
+                entities=[entity("ordinal", "第二个")])
+    form = await run(ValidateJobFairRegistrationForm(), t, domain)
+    second = shown["items"][1]["id"]
+    assert form.slots.get("job_fair_id") in (second, None)  # None only if that fair is not open
+    if form.slots.get("job_fair_id"):
+        assert form.slots["requested_slot"] == "person_name"
+
+
+async def test_full_and_past_fairs_are_refused_with_the_reason(live_services: str, domain: dict) -> None:
+    for fair_id, reason in (("JF0003", "名额已满"), ("JF0001", "已经结束")):
+        t = tracker("/job_fair_register", "job_fair_register", entities=[entity("job_fair_id", fair_id)])
+        outcome = await run(ValidateJobFairRegistrationForm(), t, domain)
+        assert reason in outcome.text and outcome.slots["job_fair_id"] is None
+
+
+async def test_registration_completes_with_a_number(live_services: str, domain: dict) -> None:
+    form = ValidateJobFairRegistrationForm()
+    slots: dict = {"requested_slot": "person_name", "job_fair_id": "JF0005"}
+    answers = [
+        ("刘洋", []),
+        ("13800000004", [entity("phone", "13800000004")]),
+        (None, []),
+        ("浙江大学", []),
+        ("计算机科学与技术", [entity("major", "计算机科学与技术")]),
+        ("本科", [entity("degree", "本科")]),
+        ("2020", []),
+    ]
+    for text, entities in answers:
+        text = text or latest_code(live_services, "13800000004")
+        t = tracker(text, slots=slots, form="job_fair_registration_form", requested=slots["requested_slot"],
+                    entities=entities, sender="graduate")
+        slots.update((await run(form, t, domain)).slots)
+    assert slots["requested_slot"] == "fair_registration_confirm", slots
+    t = tracker("确认", "affirm", slots=slots, form="job_fair_registration_form",
+                requested="fair_registration_confirm", sender="graduate")
+    slots.update((await run(form, t, domain)).slots)
+    assert slots["fair_registration"]["registration_no"].startswith("BM")
+    assert slots["requested_slot"] is None
+
+
+async def test_positions_by_city(live_services: str, domain: dict) -> None:
+    t = tracker("杭州有什么岗位", "job_search", entities=[entity("city", "杭州")])
+    outcome = await run(ActionSearchJobs(), t, domain)
+    assert "个岗位" in outcome.text and "杭州" in outcome.text
+
+
+async def test_low_confidence_offers_the_likely_intents(domain: dict) -> None:
+    ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "rent_subsidy_policy", "confidence": 0.4},
+               {"name": "rent_subsidy_apply", "confidence": 0.35}]
+    outcome = await run(ActionClarify(), tracker("补贴那个咋弄", "nlu_fallback", ranking=ranking), domain)
+    assert outcome.text.startswith("抱歉，我不太确定您的意思。您是想")
+    assert [b["payload"] for b in outcome.buttons] == ["/rent_subsidy_policy", "/rent_subsidy_apply",
+                                                       "/request_human"]
+
+
+async def test_handoff_is_acknowledged_and_recorded(domain: dict) -> None:
+    outcome = await run(ActionRequestHuman(), tracker("转人工", "request_human", form="rent_subsidy_form"), domain)
+    assert "转人工服务请求" in outcome.text
+    assert outcome.slots["handoff_requested"] is True
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in outcome.events)
+
+
+async def test_cancel_outside_and_inside_a_form(domain: dict) -> None:
+    nothing = await run(ActionCancelTransaction(), tracker("取消", "cancel"), domain)
+    assert nothing.responses == ["utter_nothing_to_cancel"]
+    cancelled = await run(ActionCancelTransaction(), tracker("取消", "cancel", form="rent_subsidy_form"), domain)
+    assert "已为您取消“租房补贴申请”" in cancelled.text
+
+
+def test_dates_people_say() -> None:
+    thursday = date(2026, 11, 26)
+    assert date_range("下周杭州有招聘会吗", thursday) == (date(2026, 11, 30), date(2026, 12, 6))
+    assert date_range("这个月的双选会", thursday) == (thursday, date(2026, 11, 30))
+    assert date_range("1月份有宣讲会吗", thursday) == (date(2027, 1, 1), date(2027, 1, 31))
+    assert date_range("招聘会", thursday) == (None, None)
+
+
+def test_list_positions_people_say() -> None:
+    assert parse_ordinal("报名第二个") == 2
+    assert parse_ordinal("第3场") == 3
+    assert parse_ordinal("2") == 2
+    assert parse_ordinal("最后一个吧") == -1
+    assert parse_ordinal("头一个") == 1
+    assert parse_ordinal("我要报名") is None
