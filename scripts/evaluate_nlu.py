@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections import Counter
 from pathlib import Path
@@ -47,6 +48,11 @@ def intent_scores(pairs: list[tuple[str, str]]) -> dict[str, dict[str, float]]:
 
 async def parse_all(model: Path, data: Path) -> list[tuple[dict, dict]]:
     from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
 
     agent = Agent.load(str(model))
     examples = load_data(str(data)).intent_examples

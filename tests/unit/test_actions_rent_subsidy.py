@@ -15,6 +15,8 @@ from tests.unit.conftest import Outcome, entity, latest_code, run, tracker
 
 FORM = "rent_subsidy_form"
 CHEN = {"name": "陈晓", "id": "330106199503140023", "phone": "13800000001"}
+# Eligible and used by no other test module (the sandbox is shared by the whole session).
+ZHOU = {"name": "周杰", "id": "110105199109200078", "phone": "13800000009"}
 
 
 class Conversation:
@@ -42,13 +44,14 @@ class Conversation:
 
 async def test_eligible_citizen_applies_and_is_paid_once(live_services: str, domain: dict) -> None:
     chat = Conversation(domain, "rent-eligible")
-    verified = await chat.verify(live_services, CHEN)
+    verified = await chat.verify(live_services, ZHOU)
     assert "身份验证成功" in verified.text
     assert chat.slots["rent_eligibility"]["eligible"] is True
     assert chat.slots["requested_slot"] == "rent_commitment"
 
     ask = await run(ActionAskRentCommitment(), tracker(slots=chat.slots), domain)
-    assert "每月800元" in ask.text and "本人承诺" in ask.text and "4567" in ask.text
+    monthly = chat.slots["rent_eligibility"]["monthly_amount"]
+    assert f"每月{monthly}元" in ask.text and "本人承诺" in ask.text and "****" in ask.text
 
     done = await chat.say("确认", intent="affirm")
     assert chat.slots["rent_commitment"] == "confirmed"
@@ -58,7 +61,7 @@ async def test_eligible_citizen_applies_and_is_paid_once(live_services: str, dom
 
     # Applying again in a new conversation pays nothing more: the existing application is shown.
     again = Conversation(domain, "rent-eligible-again")
-    repeat = await again.verify(live_services, CHEN)
+    repeat = await again.verify(live_services, ZHOU)
     assert "无需重复申请" in repeat.text
     assert again.slots["requested_slot"] is None
 
