@@ -120,6 +120,16 @@ def test_entry_control_query_asks_for_the_country_and_clarifies(stack: Stack) ->
     assert "新加坡" in chat.text and "入境政策" in chat.text, chat.text
     chat.say("去美利坚要做核酸吗")
     assert "美国" in chat.text and "检测要求" in chat.text, chat.text
+    chat.say("那韩国呢")
+    assert "韩国" in chat.text and "入境政策" in chat.text, chat.text
+
+
+def test_register_for_the_second_one_in_the_list(stack: Stack) -> None:
+    chat = stack.chat()
+    chat.say("杭州最近有什么招聘会")
+    second = chat.slot("result_list")["items"][1]
+    chat.say("我要报名第二个")
+    assert second["title"] in chat.text, chat.text
 
 
 def test_port_status(stack: Stack) -> None:
