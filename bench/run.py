@@ -26,6 +26,7 @@ import httpx
 
 from tests.e2e.stack import ROOT, Stack
 
+TURNS_PER_CONVERSATION = 10  # then the simulated citizen starts a new conversation (a new sender id)
 # A realistic mix: chit-chat, policy questions, service lookups (these call the sandbox).
 MESSAGES = [
     "你好",
@@ -60,6 +61,10 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def sender_for(user: str, turn: int) -> str:
+    return f"bench-{user}-{turn // TURNS_PER_CONVERSATION}"
+
+
 async def one_turn(client: httpx.AsyncClient, url: str, sender: str, text: str) -> float:
     started = time.perf_counter()
     response = await client.post(url, json={"sender": sender, "message": text})
@@ -72,13 +77,14 @@ async def paced_users(url: str, users: int, duration: float) -> list[float]:
     latencies: list[float] = []
 
     async def user(index: int, client: httpx.AsyncClient) -> None:
-        sender = f"bench-{uuid.uuid4().hex[:8]}"
+        user_id = uuid.uuid4().hex[:8]
         await asyncio.sleep(index / users)  # spread the users over the second
         end = time.perf_counter() + duration
         turn = 0
         while time.perf_counter() < end:
             tick = time.perf_counter()
-            latencies.append(await one_turn(client, url, sender, MESSAGES[(index + turn) % len(MESSAGES)]))
+            text = MESSAGES[(index + turn) % len(MESSAGES)]
+            latencies.append(await one_turn(client, url, sender_for(user_id, turn), text))
             turn += 1
             await asyncio.sleep(max(0.0, 1.0 - (time.perf_counter() - tick)))
 
@@ -92,11 +98,12 @@ async def closed_loop(url: str, concurrency: int, duration: float) -> tuple[floa
     latencies: list[float] = []
 
     async def user(index: int, client: httpx.AsyncClient) -> None:
-        sender = f"bench-max-{uuid.uuid4().hex[:8]}"
+        user_id = f"max-{uuid.uuid4().hex[:8]}"
         end = time.perf_counter() + duration
         turn = 0
         while time.perf_counter() < end:
-            latencies.append(await one_turn(client, url, sender, MESSAGES[(index + turn) % len(MESSAGES)]))
+            text = MESSAGES[(index + turn) % len(MESSAGES)]
+            latencies.append(await one_turn(client, url, sender_for(user_id, turn), text))
             turn += 1
 
     async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=200)) as client:
@@ -117,6 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per load phase")
     parser.add_argument("--with-training", action="store_true", help="also time a full training run")
+    parser.add_argument("--redis", action="store_true", help="Redis tracker and lock stores (REDIS_URL db 12)")
     options = parser.parse_args()
 
     if options.with_training:
@@ -127,14 +135,17 @@ def main() -> None:
     print("== NLU on the held-out file ==", flush=True)
     evaluate([])
 
-    stack = Stack(Path(tempfile.mkdtemp(prefix="govbot-bench-")))
+    extra_env = {"REDIS_URL": "redis://127.0.0.1:6379/12"} if options.redis else {}
+    stack = Stack(Path(tempfile.mkdtemp(prefix="govbot-bench-")), extra_env=extra_env)
     stack.var_dir.mkdir(parents=True, exist_ok=True)
     try:
         stack.start_services()
         stack.start_actions()
         started = time.perf_counter()
         stack.start_rasa()
-        print(f"\n== Rasa server ==\ntime from start to ready: {time.perf_counter() - started:.1f} s", flush=True)
+        column = "Redis tracker/lock stores" if options.redis else "embedded defaults (SQLite, in-memory locks)"
+        ready = time.perf_counter() - started
+        print(f"\n== Rasa server, {column} ==\ntime from start to ready: {ready:.1f} s", flush=True)
         url = f"{stack.rasa_url}/webhooks/rest/webhook"
         asyncio.run(closed_loop(url, 4, 5))  # warm up caches and connections
 

@@ -25,6 +25,11 @@ def rasa(*args: str) -> list[str]:
     return [sys.executable, "-m", "rasa", *args]
 
 
+def rasa_server(*args: str) -> list[str]:
+    """Rasa's CLI with our performance fix (bot/rasa_server.py)."""
+    return [sys.executable, "-m", "bot.rasa_server", *args]
+
+
 def environment(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{settings.action_port}/webhook")
@@ -52,7 +57,7 @@ def train(force: bool = False) -> None:
 
 
 def serve(settings: Settings) -> None:
-    args = rasa(
+    args = rasa_server(
         "run",
         "--enable-api",
         "--cors",

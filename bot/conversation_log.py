@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import queue
+import threading
 import time
 from asyncio import AbstractEventLoop
 from collections import OrderedDict
@@ -43,10 +45,12 @@ from bot.masking import (
     mask_event,
     personal_values,
 )
+from bot.sqlite import tune_sqlite
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_DATABASE_URL = "sqlite:///var/conversation_log.db"
+BATCH_SIZE = 200
 TABLE_NAME = "conversation_events"
 
 Base = declarative_base()
@@ -149,9 +153,15 @@ class MaskingSQLEventBroker(SQLEventBroker):
         safe_url = make_url(self.url).render_as_string(hide_password=True)
         logger.debug("MaskingSQLEventBroker: connecting to %s", safe_url)
         self.engine = sa.create_engine(self.url, **engine_kwargs)
+        tune_sqlite(self.engine)
         self.Base.metadata.create_all(self.engine)
         self.sessionmaker = sessionmaker(bind=self.engine)
         self._memory = _ConversationMemory(echo_memory_seconds, echo_memory_conversations)
+        # Writes happen on one background thread, in order and in batches, so a database commit never
+        # blocks the Rasa server's event loop (masking stays on the caller: it decides what is stored).
+        self._pending: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._writer = threading.Thread(target=self._write_forever, name="conversation-log", daemon=True)
+        self._writer.start()
 
     @classmethod
     async def from_endpoint_config(
@@ -199,21 +209,46 @@ class MaskingSQLEventBroker(SQLEventBroker):
         return masked
 
     def publish(self, event: dict[str, Any]) -> None:
-        """Store the masked event. A database error is logged, not raised: the conversation goes on."""
-        masked = self.mask(event)
+        """Mask the event now and queue it for storing."""
+        self._pending.put(self.mask(event))
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every published event is stored (tests and shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self._pending.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def _write_forever(self) -> None:
+        while True:
+            batch = [self._pending.get()]
+            while len(batch) < BATCH_SIZE and not self._pending.empty():
+                batch.append(self._pending.get_nowait())
+            events = [e for e in batch if e is not None]
+            if events:
+                self._store(events)
+            for _ in batch:
+                self._pending.task_done()
+            if None in batch:
+                return
+
+    def _store(self, events: list[dict[str, Any]]) -> None:
+        """A database error is logged, not raised: the conversation goes on."""
         try:
             with self.session_scope() as session:
-                session.add(_row(masked))
+                session.add_all([_row(e) for e in events])
                 session.commit()
         except sa.exc.SQLAlchemyError:
-            logger.exception("Could not store an event in the conversation log.")
+            logger.exception("Could not store %d event(s) in the conversation log.", len(events))
 
     def iter_events(self, sender_hash: str | None = None, **filters: Any) -> list[dict[str, Any]]:
         """All stored (masked) events, oldest first; see `iter_events` below."""
+        self.flush()
         with self.session_scope() as session:
             return list(iter_events(session, sender_hash, **filters))
 
     async def close(self) -> None:
+        self._pending.put(None)
+        self._writer.join(timeout=10)
         self.engine.dispose()
 
 

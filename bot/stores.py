@@ -14,6 +14,7 @@ from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore, TrackerStore
 
 from bot.settings import Settings
+from bot.sqlite import tune_sqlite
 
 KEY_PREFIX = "govbot"
 
@@ -40,12 +41,15 @@ class ConfiguredTrackerStore:
                 key_prefix=KEY_PREFIX,
                 **redis_kwargs(settings.redis_url),
             )
-        return SQLTrackerStore(
+        store = SQLTrackerStore(
             domain=domain,
             event_broker=event_broker,
             dialect="sqlite",
             db=str(settings.var_dir / "tracker.db"),
         )
+        tune_sqlite(store.engine)
+        store.engine.dispose()  # new connections get the pragmas
+        return store
 
 
 class ConfiguredLockStore:

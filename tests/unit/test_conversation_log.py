@@ -152,9 +152,11 @@ def conversation() -> list[dict]:
 def publish_all(broker: MaskingSQLEventBroker, events: list[dict], sender: str = SENDER) -> None:
     for event in events:
         broker.publish({"sender_id": sender, **event})
+    broker.flush()
 
 
 def raw_rows(broker: MaskingSQLEventBroker) -> list[dict]:
+    broker.flush()
     with broker.engine.connect() as connection:
         rows = connection.execute(sa.text(f"SELECT * FROM {TABLE_NAME} ORDER BY id")).mappings().all()
     return [dict(row) for row in rows]
@@ -292,6 +294,7 @@ def test_database_error_does_not_break_the_conversation(
     try:
         with caplog.at_level(logging.ERROR, logger="bot.conversation_log"):
             broker.publish({"sender_id": SENDER, **UserUttered(f"手机{PHONE}").as_dict()})
+            broker.flush()
         assert "Could not store" in caplog.text and PHONE not in caplog.text
     finally:
         broker.Base.metadata.create_all(broker.engine)
