@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 
 find_python() {
   for candidate in python3.10 /root/.pyenv/versions/3.10.13/bin/python; do
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then
       command -v "$candidate"
       return 0
     fi
