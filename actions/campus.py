@@ -202,7 +202,7 @@ class ActionSearchJobs(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        query = {name: entity(tracker, name) for name in ("city", "major", "degree")}
+        query = {name: entity(tracker, name) for name in ("city", "industry", "major", "degree")}
         return await show_page("positions", {k: v for k, v in query.items() if v}, 1, dispatcher)
 
 

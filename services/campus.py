@@ -140,11 +140,18 @@ def position_dict(position: Position) -> dict[str, Any]:
 
 
 def search_positions(
-    session: Session, city: str | None, major: str | None, degree: str | None, page: int, page_size: int
+    session: Session,
+    city: str | None,
+    major: str | None,
+    degree: str | None,
+    page: int,
+    page_size: int,
+    industry: str | None = None,
 ) -> dict[str, Any]:
     def matches(position: Position) -> bool:
         return (
             (city is None or position.city == city)
+            and (industry is None or _fuzzy_in(industry, [position.industry]))
             and (major is None or ANY_MAJOR in position.majors or _fuzzy_in(major, position.majors))
             # A graduate qualifies for positions whose minimum degree is at most their own.
             and (degree is None or DEGREE_RANK[position.degree] <= DEGREE_RANK[degree])

@@ -130,13 +130,15 @@ class CampusClient(BaseServiceClient):
         self,
         *,
         city: str | None = None,
+        industry: str | None = None,
         major: str | None = None,
         degree: str | None = None,
         page: int = 1,
         page_size: int = 5,
     ) -> Page:
         """Positions open to the given degree (minimum degree ≤ it); `Page.items` are Position."""
-        params = {"city": city, "major": major, "degree": degree, "page": page, "page_size": page_size}
+        params = {"city": city, "industry": industry, "major": major, "degree": degree, "page": page,
+                  "page_size": page_size}
         _, data = await self._request("GET", "/api/v1/campus/positions", params=params)
         return _page(Position, data)
 

@@ -67,9 +67,10 @@ def job_fair(fair_id: str, session: Session = Depends(get_session)) -> dict[str,
     return campus.fair_dict(campus.get_fair(session, fair_id), china_today())
 
 
-@router.get("/positions", summary="查询岗位（按城市、专业、学历，分页）")
+@router.get("/positions", summary="查询岗位（按城市、行业、专业、学历，分页）")
 def positions(
     city: str | None = Query(None, max_length=20),
+    industry: str | None = Query(None, max_length=50),
     major: str | None = Query(None, max_length=50),
     degree: Degree | None = None,
     page: int = Query(1, ge=1),
@@ -77,7 +78,8 @@ def positions(
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     major = (major or "").strip() or None
-    return campus.search_positions(session, campus.clean_city(city), major, degree, page, page_size)
+    industry = (industry or "").strip() or None
+    return campus.search_positions(session, campus.clean_city(city), major, degree, page, page_size, industry)
 
 
 @router.post("/job-fairs/{fair_id}/registrations", status_code=201, summary="报名参加招聘会")

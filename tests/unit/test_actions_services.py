@@ -139,3 +139,11 @@ def test_list_positions_people_say() -> None:
     assert parse_ordinal("最后一个吧") == -1
     assert parse_ordinal("头一个") == 1
     assert parse_ordinal("我要报名") is None
+
+
+async def test_positions_by_city_and_industry(live_services: str, domain: dict) -> None:
+    entities = [entity("city", "上海"), entity("industry", "金融"), entity("degree", "硕士")]
+    t = tracker("上海有啥硕士能投的金融岗位", "job_search", entities=entities)
+    outcome = await run(ActionSearchJobs(), t, domain)
+    assert "个岗位" in outcome.text and "芯片验证工程师" not in outcome.text
+    assert outcome.slots["result_list"]["query"] == {"city": "上海", "industry": "金融", "degree": "硕士"}
