@@ -7,7 +7,6 @@ that need it skip the identity questions once it is there.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -132,8 +131,3 @@ class IdentityMixin:
         # Expired, too many attempts or unknown: a fresh code is sent by after_validation.
         dispatcher.utter_message(text=f"{error.message}我们将为您重新发送验证码。")
         return {"sms_code": None, "verification_id": None}
-
-
-def identity_prefill(tracker: Tracker) -> dict[str, Any]:
-    """What the user already told us, for confirmations."""
-    return {"name": tracker.get_slot("person_name"), "phone": tracker.get_slot("phone")}

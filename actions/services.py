@@ -40,8 +40,7 @@ def campus() -> CampusClient:
 
 def tell_unavailable(dispatcher: CollectingDispatcher, error: ServiceUnavailable, kept: str = "") -> None:
     """Say plainly that a service is down, what was kept, and what the user can do now."""
-    kept_text = f"{kept}" if kept else ""
     dispatcher.utter_message(
-        text=f"{error.message}{kept_text}您可以稍后再试，或回复“转人工”由工作人员协助您。",
+        text=f"{error.message}{kept}您可以稍后再试，或回复“转人工”由工作人员协助您。",
         buttons=[{"title": "转人工", "payload": "/request_human"}],
     )

@@ -56,11 +56,3 @@ def iter_surfaces(gazetteers: dict[str, list[Entry]]) -> Iterator[tuple[str, str
         for entry in entries:
             for surface in entry.surfaces:
                 yield entity, surface, entry.name
-
-
-def canonical_index(gazetteers: dict[str, list[Entry]]) -> dict[str, dict[str, str]]:
-    """entity -> lower-cased surface -> canonical name."""
-    index: dict[str, dict[str, str]] = {}
-    for entity, surface, canonical in iter_surfaces(gazetteers):
-        index.setdefault(entity, {})[surface.lower()] = canonical
-    return index
