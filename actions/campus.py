@@ -14,14 +14,23 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import services
-from actions.form_base import GovFormValidationAction, SlotSpec, Updates, chat_user, latest_intent
+from actions.form_base import YES_NO, GovFormValidationAction, SlotSpec, Updates, chat_user
 from actions.identity import IDENTITY_SPECS, PHONE, IdentityMixin, identity_slots
-from actions.validators import Invalid, Result, Valid, validate_graduation_year, validate_school
+from actions.validators import (
+    CONFIRMED,
+    DECLINED,
+    Invalid,
+    Result,
+    Valid,
+    validate_confirmation,
+    validate_graduation_year,
+    validate_school,
+)
 from integrations.services import ServiceRejected, ServiceUnavailable, idempotency_key
 from integrations.services.campus import JobFair, Page, Position, Registration
 
 PAGE_SIZE = 5
-CONFIRMED, DECLINED, FAILED = "confirmed", "declined", "failed"
+FAILED = "failed"
 ONLINE = re.compile(r"线上|网上|网络|空中|云|online|在线", re.IGNORECASE)
 CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 DEGREES = {"专科": ("专科", "大专", "高职"), "本科": ("本科", "学士"), "硕士": ("硕士", "研究生"), "博士": ("博士",)}
@@ -90,12 +99,6 @@ def validate_major(text: str) -> Result:
 def validate_fair_id(text: str) -> Result:
     value = text.strip().upper()
     return Valid(value) if re.fullmatch(r"JF\d{4}", value) else Invalid("没有找到您说的这场招聘会")
-
-
-def validate_confirmation(text: str) -> Result:
-    if text in (CONFIRMED, DECLINED) or "确认" in text:
-        return Valid(DECLINED if text == DECLINED else CONFIRMED)
-    return Invalid("请回复“确认”提交报名，或回复“取消”放弃报名")
 
 
 # -- showing lists ------------------------------------------------------------------------
@@ -238,7 +241,9 @@ class ValidateJobFairRegistrationForm(IdentityMixin, GovFormValidationAction):
                               free_text=True),
         "reg_degree": SlotSpec(validate_degree, "请回复专科、本科、硕士或博士", entity="degree"),
         "graduation_year": SlotSpec(validate_graduation_year, "请输入4位数字的毕业年份，例如：2026"),
-        "fair_registration_confirm": SlotSpec(validate_confirmation, "回复“确认”提交报名，回复“取消”放弃报名"),
+        "fair_registration_confirm": SlotSpec(
+            validate_confirmation, "回复“确认”提交报名，回复“取消”放弃报名", intents=YES_NO
+        ),
     }
 
     def name(self) -> str:
@@ -256,10 +261,6 @@ class ValidateJobFairRegistrationForm(IdentityMixin, GovFormValidationAction):
             if fair_id:
                 candidates["job_fair_id"] = fair_id
                 from_entities.add("job_fair_id")
-        if requested == "fair_registration_confirm":
-            intent, _ = latest_intent(tracker)
-            if intent in ("affirm", "deny"):
-                candidates[requested] = CONFIRMED if intent == "affirm" else DECLINED
         return candidates, from_entities
 
     @staticmethod

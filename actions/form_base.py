@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -23,7 +23,7 @@ from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions import digressions
-from actions.validators import Invalid, Result, Valid
+from actions.validators import CONFIRMED, DECLINED, Invalid, Result, Valid
 
 STOP_INTENTS = {"cancel", "request_human"}
 CONFIDENT = 0.7
@@ -40,6 +40,10 @@ class SlotSpec:
     explain: str  # format help shown after a repeated mistake
     entity: str | None = None  # entity that fills the slot from any message
     free_text: bool = False  # any text is plausible (names, schools): trust a confident intent
+    intents: dict[str, str] = field(default_factory=dict)  # intent -> value, e.g. affirm -> confirmed
+
+
+YES_NO = {"affirm": CONFIRMED, "deny": DECLINED}
 
 
 def latest_intent(tracker: Tracker) -> tuple[str, float]:
@@ -142,7 +146,12 @@ class GovFormValidationAction(FormValidationAction):
             if value:
                 candidates[slot] = str(value)
         from_entities = set(candidates)
-        if requested in self.specs and requested not in candidates and text and not text.startswith("/"):
+        spec = self.specs.get(requested or "")
+        intent, _ = latest_intent(tracker)
+        if spec and intent in spec.intents:
+            candidates[requested] = spec.intents[intent]
+            from_entities.add(requested)
+        elif spec and requested not in candidates and text and not text.startswith("/"):
             candidates[requested] = text
         return candidates, from_entities
 

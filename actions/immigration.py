@@ -58,55 +58,59 @@ def port_text(p: PortStatus) -> str:
     )
 
 
-async def reply_country(name: str, dispatcher: CollectingDispatcher) -> bool:
-    """Answer for one country; False when the name is unknown (suggestions were offered)."""
+def offer_countries(name: str, error: ServiceRejected, dispatcher: CollectingDispatcher) -> None:
+    """The service did not know the name: say so and offer its suggestions as buttons."""
+    hint = (
+        "您是想查询以下国家或地区吗？请点击选择，或重新输入名称。"
+        if error.suggestions
+        else "请核对名称后重新输入，例如：日本、新加坡、阿联酋。"
+    )
+    dispatcher.utter_message(
+        text=f"抱歉，没有找到“{name}”的入境政策信息。{hint}",
+        buttons=suggestion_buttons("entry_control_query", "country_region", error.suggestions),
+    )
+
+
+def offer_ports(name: str, error: ServiceRejected, dispatcher: CollectingDispatcher) -> None:
+    dispatcher.utter_message(
+        text=f"抱歉，没有找到“{name}”这个口岸。您是想查询以下口岸吗？也可以输入口岸全称，例如：深圳罗湖口岸。",
+        buttons=suggestion_buttons("port_status_query", "port", error.suggestions),
+    )
+
+
+async def reply_country(name: str, dispatcher: CollectingDispatcher) -> None:
+    """Answer for one country, or offer suggestions when the name is unknown."""
     try:
         measures = await services.immigration().get_country(name)
     except ServiceUnavailable as error:
         services.tell_unavailable(dispatcher, error)
-        return True
     except ServiceRejected as error:
-        if error.code != "unknown_country":
+        if error.code == "unknown_country":
+            offer_countries(name, error, dispatcher)
+        else:
             dispatcher.utter_message(text=error.message)
-            return True
-        suggestions = error.suggestions
-        hint = (
-            "您是想查询以下国家或地区吗？请点击选择，或重新输入名称。"
-            if suggestions
-            else "请核对名称后重新输入，例如：日本、新加坡、阿联酋。"
-        )
-        dispatcher.utter_message(
-            text=f"抱歉，没有找到“{name}”的入境政策信息。{hint}",
-            buttons=suggestion_buttons("entry_control_query", "country_region", suggestions),
-        )
-        return False
-    dispatcher.utter_message(text=measures_text(measures))
-    return True
+    else:
+        dispatcher.utter_message(text=measures_text(measures))
 
 
-async def reply_port(name: str, dispatcher: CollectingDispatcher) -> bool:
-    """Answer for one port (or the list of suspended ones); False when the name is unknown."""
+async def reply_port(name: str, dispatcher: CollectingDispatcher) -> None:
+    """Answer for one port (or the list of suspended ones), or offer suggestions when unknown."""
     try:
         if name == SUSPENDED_PORTS:
             ports = await services.immigration().list_ports(passenger_status="suspended")
             listing = "\n".join(f"· {p.port}（{p.city}）：{p.passenger_status_text}" for p in ports)
             dispatcher.utter_message(text=f"目前暂停旅客通关的口岸：\n{listing or '暂无'}")
-            return True
+            return
         port = await services.immigration().get_port(name)
     except ServiceUnavailable as error:
         services.tell_unavailable(dispatcher, error)
-        return True
     except ServiceRejected as error:
-        if error.code != "unknown_port":
+        if error.code == "unknown_port":
+            offer_ports(name, error, dispatcher)
+        else:
             dispatcher.utter_message(text=error.message)
-            return True
-        dispatcher.utter_message(
-            text=f"抱歉，没有找到“{name}”这个口岸。您是想查询以下口岸吗？也可以输入口岸全称，例如：深圳罗湖口岸。",
-            buttons=suggestion_buttons("port_status_query", "port", error.suggestions),
-        )
-        return False
-    dispatcher.utter_message(text=port_text(port))
-    return True
+    else:
+        dispatcher.utter_message(text=port_text(port))
 
 
 async def answer_entry_control_digression(
@@ -147,7 +151,7 @@ class ValidateEntryControlForm(GovFormValidationAction):
             return {"country_region": value}  # the answer action reports the outage
         except ServiceRejected as error:
             if error.code == "unknown_country":
-                await reply_country(value, dispatcher)
+                offer_countries(value, error, dispatcher)
                 return {"country_region": None}
             return {"country_region": value}
         return {"country_region": measures.country}
@@ -194,7 +198,7 @@ class ValidatePortStatusForm(GovFormValidationAction):
             return {"port": value}
         except ServiceRejected as error:
             if error.code == "unknown_port":
-                await reply_port(value, dispatcher)
+                offer_ports(value, error, dispatcher)
                 return {"port": None}
             return {"port": value}
         return {"port": port.port}

@@ -15,9 +15,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import services
-from actions.form_base import GovFormValidationAction, SlotSpec, Updates, chat_user, latest_intent
+from actions.form_base import YES_NO, GovFormValidationAction, SlotSpec, Updates, chat_user
 from actions.identity import IDENTITY, IDENTITY_SPECS, IdentityMixin, identity_slots
-from actions.validators import Invalid, Result, Valid
+from actions.validators import CONFIRMED, DECLINED, validate_confirmation
 from integrations.services import (
     ServiceRejected,
     ServiceUnavailable,
@@ -25,14 +25,8 @@ from integrations.services import (
 )
 from integrations.services.rent_subsidy import Eligibility, IneligibilityReason, RentSubsidyApplication
 
-CONFIRMED, DECLINED, NOT_ELIGIBLE, ALREADY_PAID = "confirmed", "declined", "not_eligible", "already_paid"
+NOT_ELIGIBLE, ALREADY_PAID = "not_eligible", "already_paid"
 RENT_SLOTS = ["rent_commitment", "rent_eligibility", "rent_application"]
-
-
-def validate_commitment(text: str) -> Result:
-    if text in (CONFIRMED, DECLINED) or any(w in text for w in ("确认", "承诺", "同意", "提交")):
-        return Valid(DECLINED if text == DECLINED else CONFIRMED)
-    return Invalid("请回复“确认”作出承诺并提交申请，或回复“取消”放弃本次申请")
 
 
 def reasons_text(reasons: list[IneligibilityReason]) -> str:
@@ -84,7 +78,7 @@ class ValidateRentSubsidyForm(IdentityMixin, GovFormValidationAction):
     specs = {
         **IDENTITY_SPECS,
         "rent_commitment": SlotSpec(
-            validate_commitment, "本人承诺所填信息及授权核验的数据真实有效，回复“确认”即提交申请"
+            validate_confirmation, "本人承诺所填信息及授权核验的数据真实有效，回复“确认”即提交申请", intents=YES_NO
         ),
     }
 
@@ -96,13 +90,9 @@ class ValidateRentSubsidyForm(IdentityMixin, GovFormValidationAction):
 
     def extract(self, tracker: Tracker, requested: str | None) -> tuple[dict[str, str], set[str]]:
         candidates, from_entities = super().extract(tracker, requested)
-        if requested == "rent_commitment":
-            eligibility = tracker.get_slot("rent_eligibility")
-            intent, _ = latest_intent(tracker)
-            if not (eligibility and eligibility["eligible"]):
-                candidates.pop("rent_commitment", None)  # "重试": check eligibility again first
-            elif intent in ("affirm", "deny"):
-                candidates["rent_commitment"] = CONFIRMED if intent == "affirm" else DECLINED
+        eligibility = tracker.get_slot("rent_eligibility")
+        if requested == "rent_commitment" and not (eligibility and eligibility["eligible"]):
+            candidates.pop("rent_commitment", None)  # "重试": check eligibility again first
         return candidates, from_entities
 
     async def after_validation(

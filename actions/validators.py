@@ -116,6 +116,19 @@ def validate_graduation_year(text: str, today: date | None = None) -> Result:
     return Valid(str(year))
 
 
+CONFIRMED, DECLINED = "confirmed", "declined"
+CONFIRM_WORDS = ("确认", "承诺", "同意", "提交")
+
+
+def validate_confirmation(text: str) -> Result:
+    """A yes to a confirmation question; buttons and yes/no intents arrive as CONFIRMED / DECLINED."""
+    if text in (CONFIRMED, DECLINED):
+        return Valid(text)
+    if any(word in text for word in CONFIRM_WORDS):
+        return Valid(CONFIRMED)
+    return Invalid("请回复“确认”提交，或回复“取消”放弃办理")
+
+
 def credit_code_checksum_ok(code: str) -> bool:
     total = sum(CREDIT_CHARS.index(c) * w for c, w in zip(code[:17], CREDIT_WEIGHTS, strict=True))
     return CREDIT_CHARS[(31 - total % 31) % 31] == code[17]

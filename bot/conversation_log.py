@@ -214,9 +214,8 @@ class MaskingSQLEventBroker(SQLEventBroker):
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until every published event is stored (tests and shutdown)."""
-        deadline = time.monotonic() + timeout
-        while self._pending.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.01)
+        with self._pending.all_tasks_done:
+            self._pending.all_tasks_done.wait_for(lambda: not self._pending.unfinished_tasks, timeout)
 
     def _write_forever(self) -> None:
         while True:

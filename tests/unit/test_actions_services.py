@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import httpx
+
 from actions.campus import (
     ActionSearchJobFairs,
     ActionSearchJobs,
@@ -57,10 +59,13 @@ async def test_job_fairs_are_paged_and_the_second_one_can_be_registered(live_ser
     t = tracker("报名第二个", "job_fair_register", slots=first.slots,
                 entities=[entity("ordinal", "第二个")])
     form = await run(ValidateJobFairRegistrationForm(), t, domain)
-    second = shown["items"][1]["id"]
-    assert form.slots.get("job_fair_id") in (second, None)  # None only if that fair is not open
-    if form.slots.get("job_fair_id"):
-        assert form.slots["requested_slot"] == "person_name"
+    second = shown["items"][1]
+    status = httpx.get(f"{live_services}/api/v1/campus/job-fairs/{second['id']}").json()["status"]
+    assert second["title"] in form.text
+    if status == "open":
+        assert form.slots["job_fair_id"] == second["id"] and form.slots["requested_slot"] == "person_name"
+    else:  # the second fair of the list is full: refused with the reason, asked again
+        assert "无法报名" in form.text and form.slots["job_fair_id"] is None
 
 
 async def test_full_and_past_fairs_are_refused_with_the_reason(live_services: str, domain: dict) -> None:
@@ -147,3 +152,12 @@ async def test_positions_by_city_and_industry(live_services: str, domain: dict) 
     outcome = await run(ActionSearchJobs(), t, domain)
     assert "个岗位" in outcome.text and "芯片验证工程师" not in outcome.text
     assert outcome.slots["result_list"]["query"] == {"city": "上海", "industry": "金融", "degree": "硕士"}
+
+
+async def test_sms_code_is_sent_again_on_request(live_services: str, domain: dict) -> None:
+    slots = {"requested_slot": "sms_code", "person_name": "刘洋", "phone": "13800000004", "job_fair_id": "JF0005",
+             "verification_id": "stale"}
+    t = tracker("没收到验证码，重新发一下", slots=slots, form="job_fair_registration_form", requested="sms_code")
+    outcome = await run(ValidateJobFairRegistrationForm(), t, domain)
+    assert "验证码已发送至您的手机 138****0004" in outcome.text
+    assert outcome.slots["verification_id"] not in (None, "stale") and outcome.slots["requested_slot"] == "sms_code"
