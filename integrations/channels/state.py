@@ -1,0 +1,112 @@
+"""Short-lived channel state: de-duplication keys, payload maps, per-user rate limits.
+
+Redis when `REDIS_URL` is set (shared by every Rasa replica), an in-process store otherwise.
+Both backends expose the same small async interface, so channel code never checks which one it has.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any, Protocol
+
+import redis.asyncio as aioredis
+
+from bot.settings import Settings
+
+PREFIX = "govbot:channel:"
+
+
+class ChannelState(Protocol):
+    async def claim(self, key: str, ttl: int) -> bool:
+        """True the first time `key` is claimed within `ttl` seconds, False for every repeat."""
+
+    async def put(self, key: str, value: Any, ttl: int) -> None:
+        """Store a JSON-serialisable value for `ttl` seconds."""
+
+    async def get(self, key: str) -> Any | None: ...
+
+    async def hit(self, key: str, limit: int, window: int) -> bool:
+        """Count one event for `key`; False once more than `limit` happened within `window` seconds."""
+
+
+class MemoryChannelState:
+    """In-process equivalent for the embedded default (one Rasa process, nothing shared)."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, tuple[float, Any]] = {}
+        self._hits: dict[str, list[float]] = {}
+
+    def _sweep(self, now: float) -> None:
+        # Cheap amortised clean-up so a long-running process does not grow without bound.
+        if len(self._values) > 10_000:
+            self._values = {k: v for k, v in self._values.items() if v[0] > now}
+        if len(self._hits) > 10_000:
+            self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - 3600}
+
+    async def claim(self, key: str, ttl: int) -> bool:
+        now = time.monotonic()
+        self._sweep(now)
+        current = self._values.get(key)
+        if current is not None and current[0] > now:
+            return False
+        self._values[key] = (now + ttl, True)
+        return True
+
+    async def put(self, key: str, value: Any, ttl: int) -> None:
+        self._values[key] = (time.monotonic() + ttl, json.loads(json.dumps(value)))
+
+    async def get(self, key: str) -> Any | None:
+        current = self._values.get(key)
+        if current is None or current[0] <= time.monotonic():
+            return None
+        return current[1]
+
+    async def hit(self, key: str, limit: int, window: int) -> bool:
+        now = time.monotonic()
+        self._sweep(now)
+        recent = [t for t in self._hits.get(key, []) if t > now - window]
+        recent.append(now)
+        self._hits[key] = recent
+        return len(recent) <= limit
+
+
+class RedisChannelState:
+    def __init__(self, url: str) -> None:
+        self.redis = aioredis.from_url(url)
+
+    async def claim(self, key: str, ttl: int) -> bool:
+        return bool(await self.redis.set(PREFIX + key, 1, nx=True, ex=ttl))
+
+    async def put(self, key: str, value: Any, ttl: int) -> None:
+        await self.redis.set(PREFIX + key, json.dumps(value, ensure_ascii=False), ex=ttl)
+
+    async def get(self, key: str) -> Any | None:
+        raw = await self.redis.get(PREFIX + key)
+        return None if raw is None else json.loads(raw)
+
+    async def hit(self, key: str, limit: int, window: int) -> bool:
+        # Fixed window counter: INCR + EXPIRE in one round trip, atomic across replicas.
+        bucket = f"{PREFIX}rate:{key}:{int(time.time()) // window}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            count, _ = await pipe.incr(bucket).expire(bucket, window).execute()
+        return int(count) <= limit
+
+
+def channel_state(settings: Settings | None = None) -> ChannelState:
+    settings = settings or Settings.from_env()
+    if settings.redis_url:
+        return RedisChannelState(settings.redis_url)
+    return MemoryChannelState()
+
+
+async def store_payload(state: ChannelState, payload: str, ttl: int = 7 * 24 * 3600) -> str:
+    """Keep a long button payload under a short id (Telegram's callback_data is limited to 64 bytes)."""
+    short_id = secrets.token_urlsafe(9)
+    await state.put(f"payload:{short_id}", payload, ttl)
+    return short_id
+
+
+async def load_payload(state: ChannelState, short_id: str) -> str | None:
+    return await state.get(f"payload:{short_id}")
