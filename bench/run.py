@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
@@ -59,6 +60,12 @@ def rss_mb(pid: int) -> float:
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
     return total / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time used so far by one process (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def sender_for(user: str, turn: int) -> str:
@@ -155,11 +162,15 @@ def main() -> None:
               f"p99 {percentile(latencies, 99) * 1000:.0f} ms", flush=True)
 
         best = 0.0
+        rasa_pid = stack.processes["rasa"].pid
         for concurrency in (5, 10, 20, 40):
+            cpu_before = cpu_seconds(rasa_pid)
             rate, lat = asyncio.run(closed_loop(url, concurrency, options.duration / 2))
+            cpu_per_turn = (cpu_seconds(rasa_pid) - cpu_before) / len(lat)
             best = max(best, rate)
             print(f"closed loop, {concurrency:>2} users: {rate:.1f} turns/s, "
-                  f"p95 {percentile(lat, 95) * 1000:.0f} ms, mean {statistics.mean(lat) * 1000:.0f} ms", flush=True)
+                  f"p95 {percentile(lat, 95) * 1000:.0f} ms, mean {statistics.mean(lat) * 1000:.0f} ms, "
+                  f"Rasa server CPU {cpu_per_turn * 1000:.1f} ms/turn", flush=True)
         print(f"maximum sustained throughput of one Rasa server process: {best:.1f} turns/s")
         print(f"Rasa server memory (RSS) after the load: {rss_mb(stack.processes['rasa'].pid):.0f} MB")
     finally:

@@ -45,7 +45,7 @@ from bot.masking import (
     mask_event,
     personal_values,
 )
-from bot.sqlite import tune_sqlite
+from bot.sqlite import create_engine
 
 logger = logging.getLogger(__name__)
 
@@ -152,8 +152,7 @@ class MaskingSQLEventBroker(SQLEventBroker):
         _prepare_database(self.url)
         safe_url = make_url(self.url).render_as_string(hide_password=True)
         logger.debug("MaskingSQLEventBroker: connecting to %s", safe_url)
-        self.engine = sa.create_engine(self.url, **engine_kwargs)
-        tune_sqlite(self.engine)
+        self.engine = create_engine(self.url, **engine_kwargs)
         self.Base.metadata.create_all(self.engine)
         self.sessionmaker = sessionmaker(bind=self.engine)
         self._memory = _ConversationMemory(echo_memory_seconds, echo_memory_conversations)

@@ -11,10 +11,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
-from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore, TrackerStore
+from rasa.core.tracker_store import TrackerStore
 
 from bot.settings import Settings
-from bot.sqlite import tune_sqlite
+from bot.tracker_stores import FastRedisTrackerStore, FastSQLTrackerStore
 
 KEY_PREFIX = "govbot"
 
@@ -34,22 +34,19 @@ class ConfiguredTrackerStore:
     def __new__(cls, domain: Any, event_broker: Any = None, **_: Any) -> TrackerStore:  # type: ignore[misc]
         settings = Settings.from_env()
         if settings.redis_url:
-            return RedisTrackerStore(
+            return FastRedisTrackerStore(
                 domain=domain,
                 event_broker=event_broker,
                 record_exp=settings.tracker_ttl_seconds,
                 key_prefix=KEY_PREFIX,
                 **redis_kwargs(settings.redis_url),
             )
-        store = SQLTrackerStore(
+        return FastSQLTrackerStore(
             domain=domain,
             event_broker=event_broker,
             dialect="sqlite",
             db=str(settings.var_dir / "tracker.db"),
         )
-        tune_sqlite(store.engine)
-        store.engine.dispose()  # new connections get the pragmas
-        return store
 
 
 class ConfiguredLockStore:

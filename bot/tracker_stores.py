@@ -1,0 +1,190 @@
+"""Rasa's SQL and Redis tracker stores with the per-turn re-reading taken out.
+
+Profiling the Rasa server under load showed the tracker store as the largest cost of a turn: every turn
+retrieves the conversation (query + JSON + replay of every event), and `save` retrieves it all over again to
+find the new events for the event broker (the SQL store then counts the stored events once more; the Redis
+store also re-reads the key to merge older sessions). Here:
+
+- the store remembers, per conversation, how many events of the latest session it holds, so `save` streams and
+  stores only the events added since without re-reading;
+- the tracker object saved last is kept and handed out again by the next `retrieve`, if nobody wrote the
+  conversation since (a cheap fingerprint: the newest event id in SQL, the stored size in Redis) and the object
+  was not changed without being saved (a turn that failed half way): otherwise it is loaded as before.
+
+A turn retrieves its tracker first and saves it last while holding the conversation's lock (Redis lock store
+across replicas), so what the store remembers between the two is still true when it saves.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import RedisTrackerStore, SQLTrackerStore
+from rasa.shared.core.constants import ACTION_SESSION_START_NAME
+from rasa.shared.core.events import ActionExecuted
+from rasa.shared.core.trackers import DialogueStateTracker, get_trackers_for_conversation_sessions
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.orm import sessionmaker
+
+from bot.sqlite import create_engine
+
+
+@dataclass
+class _Seen:
+    tracker: DialogueStateTracker | None  # the object last handed out or saved
+    length: int  # events of the latest session held by the store
+    stamp: Any  # fingerprint of the stored conversation
+    single_session: bool = True  # the store holds no older session under this conversation (Redis)
+
+    def reusable(self) -> bool:
+        return self.tracker is not None and self.single_session and len(self.tracker.events) == self.length
+
+
+def _single_session(tracker: DialogueStateTracker) -> bool:
+    """No older session before the latest one: Rasa splits sessions at `action_session_start`.
+
+    A session that started during this turn leaves the older one in the object, which `retrieve` must not
+    hand out again (it returns the latest session only)."""
+    return not any(
+        isinstance(event, ActionExecuted) and event.action_name == ACTION_SESSION_START_NAME
+        for event in itertools.islice(tracker.events, 1, None)
+    )
+
+
+class _SeenConversations:
+    """Bounded memory: lengths for many conversations, tracker objects for the most recent ones."""
+
+    def __init__(self, max_conversations: int = 50_000, max_trackers: int = 1_000) -> None:
+        self._seen: OrderedDict[str, _Seen] = OrderedDict()
+        self._max_conversations = max_conversations
+        self._max_trackers = max_trackers
+
+    def get(self, sender_id: str) -> _Seen | None:
+        return self._seen.get(sender_id)
+
+    def put(self, sender_id: str, seen: _Seen) -> None:
+        self._seen[sender_id] = seen
+        self._seen.move_to_end(sender_id)
+        if len(self._seen) > self._max_conversations:
+            self._seen.popitem(last=False)
+        if len(self._seen) > self._max_trackers:
+            # Drop the tracker object (not the length) of the conversation that was idle longest.
+            oldest = next(iter(self._seen.values()))
+            oldest.tracker = None
+
+
+class _RememberingStore:
+    _seen: _SeenConversations
+
+    async def _stamp(self, sender_id: str) -> Any:
+        raise NotImplementedError
+
+    async def _load(self, sender_id: str) -> _Seen:
+        raise NotImplementedError
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        seen = self._seen.get(sender_id)
+        if seen is not None and seen.reusable() and await self._stamp(sender_id) == seen.stamp:
+            return seen.tracker
+        seen = await self._load(sender_id)
+        self._seen.put(sender_id, seen)
+        return seen.tracker
+
+    def _new_events(self, tracker: DialogueStateTracker) -> list[Any] | None:
+        seen = self._seen.get(tracker.sender_id)
+        return None if seen is None else list(itertools.islice(tracker.events, seen.length, None))
+
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        new_events = self._new_events(tracker)
+        if self.event_broker is None or new_events is None:  # type: ignore[attr-defined]
+            await super().stream_events(tracker)  # type: ignore[misc]
+            return
+        await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)  # type: ignore[attr-defined]
+
+
+class FastSQLTrackerStore(_RememberingStore, SQLTrackerStore):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._seen = _SeenConversations()
+        # Rasa's engine opens a new SQLite connection per session: use a pooled, tuned one (bot/sqlite.py).
+        self.engine.dispose()
+        self.engine = create_engine(self.engine.url)
+        self.sessionmaker = sessionmaker(bind=self.engine)
+
+    async def _stamp(self, sender_id: str) -> Any:
+        newest = sa.select(sa.func.max(self.SQLEvent.id)).where(self.SQLEvent.sender_id == sender_id)
+        with self.engine.connect() as connection:
+            return connection.execute(newest).scalar()
+
+    async def _load(self, sender_id: str) -> _Seen:
+        stamp = await self._stamp(sender_id)
+        tracker = await SQLTrackerStore.retrieve(self, sender_id)
+        return _Seen(tracker, len(tracker.events) if tracker else 0, stamp)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        new_events = self._new_events(tracker)
+        if new_events is None:
+            await super().save(tracker)
+        else:
+            await self.stream_events(tracker)
+            self._insert(tracker.sender_id, new_events)
+        stamp = await self._stamp(tracker.sender_id)
+        self._seen.put(tracker.sender_id, _Seen(tracker, len(tracker.events), stamp, _single_session(tracker)))
+
+    def _insert(self, sender_id: str, events: list[Any]) -> None:
+        """The same rows as Rasa's `save`, in one bulk insert instead of one ORM object per event."""
+        if not events:
+            return
+        rows = []
+        for event in events:
+            data = event.as_dict()
+            rows.append(
+                {
+                    "sender_id": sender_id,
+                    "type_name": event.type_name,
+                    "timestamp": data.get("timestamp"),
+                    "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                    "action_name": data.get("name"),
+                    "data": json.dumps(data),
+                }
+            )
+        with self.engine.begin() as connection:
+            connection.execute(self.SQLEvent.__table__.insert(), rows)
+
+
+class FastRedisTrackerStore(_RememberingStore, RedisTrackerStore):
+    """Rasa's Redis store keeps all sessions under one key and `retrieve` returns only the latest one, so its
+    `save` re-reads the key to merge the older sessions back in; conversations with one session skip that."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._seen = _SeenConversations()
+
+    async def _stamp(self, sender_id: str) -> Any:
+        return self.red.strlen(self.key_prefix + sender_id)
+
+    async def _load(self, sender_id: str) -> _Seen:
+        stored = self.red.get(self.key_prefix + sender_id)
+        tracker = self.deserialise_tracker(sender_id, stored) if stored is not None else None
+        if tracker is None:
+            return _Seen(None, 0, 0)
+        sessions = get_trackers_for_conversation_sessions(tracker)
+        latest = sessions[-1] if len(sessions) > 1 else tracker
+        return _Seen(latest, len(latest.events), len(stored), single_session=len(sessions) <= 1)
+
+    async def save(self, tracker: DialogueStateTracker, timeout: float | None = None) -> None:
+        seen = self._seen.get(tracker.sender_id)
+        if seen is None or not seen.single_session:
+            await super().save(tracker, timeout)
+            self._seen.put(tracker.sender_id, _Seen(None, len(tracker.events), None, single_session=False))
+            return
+        await self.stream_events(tracker)
+        serialised = self.serialise_tracker(tracker)
+        self.red.set(self.key_prefix + tracker.sender_id, serialised, ex=timeout or self.record_exp)
+        stamp = len(serialised.encode("utf-8"))
+        self._seen.put(tracker.sender_id, _Seen(tracker, len(tracker.events), stamp, _single_session(tracker)))
