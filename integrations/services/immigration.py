@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -52,14 +54,33 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
 
 
 class ImmigrationClient(BaseServiceClient):
+    """Public, slowly changing information: a found country or port is kept a few seconds, so the form's
+    validation (which needs the canonical name) and the answer right after it make one request, not two."""
+
     service_name = "出入境信息服务"
+    cache_seconds = float(os.environ.get("IMMIGRATION_CACHE_SECONDS", "10"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._recent: dict[str, tuple[float, Any]] = {}
+
+    async def _get_cached(self, path: str) -> dict[str, Any]:
+        now = time.monotonic()
+        hit = self._recent.get(path)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        _, data = await self._request("GET", path)  # errors are raised, never kept
+        if len(self._recent) > 1_000:
+            self._recent = {key: value for key, value in self._recent.items() if value[0] > now}
+        self._recent[path] = (now + self.cache_seconds, data)
+        return data
 
     async def get_country(self, name: str) -> CountryMeasures:
         """Measures for a country/region by Chinese name or alias (美利坚, US…).
 
         Unknown names raise ServiceRejected(code="unknown_country") whose `.suggestions` lists candidates.
         """
-        _, data = await self._request("GET", f"/api/v1/immigration/countries/{quote(name.strip(), safe='')}")
+        data = await self._get_cached(f"/api/v1/immigration/countries/{quote(name.strip(), safe='')}")
         return _build(CountryMeasures, data)
 
     async def search_countries(self, q: str = "") -> list[CountrySummary]:
@@ -68,7 +89,7 @@ class ImmigrationClient(BaseServiceClient):
 
     async def get_port(self, name: str) -> PortStatus:
         """Port status by name or alias; unknown → ServiceRejected(code="unknown_port") with suggestions."""
-        _, data = await self._request("GET", f"/api/v1/immigration/ports/{quote(name.strip(), safe='')}")
+        data = await self._get_cached(f"/api/v1/immigration/ports/{quote(name.strip(), safe='')}")
         return _build(PortStatus, data)
 
     async def list_ports(

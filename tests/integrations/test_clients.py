@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+import httpx
 import pytest
 
 from integrations.services import (
@@ -145,3 +146,22 @@ async def test_campus_search_and_registration(config):
         assert full.value.code == "fair_full"
         mine = await client.list_registrations(token=token, chat_user=user)
         assert registration.registration_no in {item.registration_no for item in mine}
+
+
+async def test_a_country_just_looked_up_is_not_fetched_again_but_errors_are(config):
+    """The entry-control form validates the name and then answers: one request to the service, not two."""
+    requests: list[str] = []
+
+    async def count(request):  # type: ignore[no-untyped-def]
+        requests.append(request.url.path)
+
+    http = httpx.AsyncClient(base_url=config.base_url, event_hooks={"request": [count]})
+    async with ImmigrationClient(config, http=http) as client:
+        assert (await client.get_country("日本")).country == "日本"
+        assert (await client.get_country("日本")).country == "日本"
+        assert (await client.get_port("罗湖")).port == (await client.get_port("罗湖")).port
+        for _ in range(2):
+            with pytest.raises(ServiceRejected):
+                await client.get_country("美过")
+    await http.aclose()
+    assert len(requests) == 4  # 日本 once, 罗湖 once, the unknown name both times
