@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
+from actions.campus import ActionSearchJobFairs, ActionSearchJobs
 from actions.digressions import FORM_LABELS
 
 # What each intent means, for "您是想……吗？" buttons.
@@ -125,8 +126,9 @@ class ActionHandleInform(Action):
         if "ordinal" in entities and last_list == "fairs":
             return [FollowupAction("job_fair_registration_form")]
         if entities & {"city", "industry", "major", "degree"}:
-            search = "action_search_jobs" if last_list == "positions" else "action_search_job_fairs"
-            return [FollowupAction(search)]
+            # Run the search here rather than as a follow-up action: no rule covers the turn after one.
+            search = ActionSearchJobs() if last_list == "positions" else ActionSearchJobFairs()
+            return await search.run(dispatcher, tracker, domain)
         dispatcher.utter_message(
             text="收到。请问您想办理什么业务呢？例如：申请租房补贴、查询某个国家的入境政策、查找招聘会。",
             buttons=[

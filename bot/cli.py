@@ -78,7 +78,10 @@ def run(settings: Settings) -> None:
     train()
     print(
         "\n政务服务助手 is starting:\n"
+        f"  web chat         http://127.0.0.1:{settings.rasa_port}/webhooks/webchat/   <- open this in a browser\n"
         f"  REST channel     http://127.0.0.1:{settings.rasa_port}/webhooks/rest/webhook\n"
+        f"  WeChat webhook   http://127.0.0.1:{settings.rasa_port}/webhooks/wechat/   (WECHAT_* settings)\n"
+        f"  Telegram webhook http://127.0.0.1:{settings.rasa_port}/webhooks/telegram/webhook   (TELEGRAM_* settings)\n"
         f"  services sandbox http://127.0.0.1:{settings.services_port}/docs\n"
         f"  action server    http://127.0.0.1:{settings.action_port}/health\n"
         f"  storage          {'Redis ' + settings.redis_url if settings.redis_url else 'SQLite under var/'}\n"

@@ -132,6 +132,16 @@ def test_register_for_the_second_one_in_the_list(stack: Stack) -> None:
     assert second["title"] in chat.text, chat.text
 
 
+def test_a_bare_city_continues_the_job_fair_search(stack: Stack) -> None:
+    """A citizen who answers just "杭州" (or shares a location in WeChat) gets the fairs, and nothing else."""
+    chat = stack.chat()
+    chat.say("杭州")
+    assert "招聘会" in chat.text and "没有理解" not in chat.text, chat.text
+    assert chat.slot("result_list")["kind"] == "fairs"
+    chat.say("我要报名第一个")
+    assert "姓名" in chat.text, chat.text
+
+
 def test_port_status(stack: Stack) -> None:
     chat = stack.chat()
     chat.say("罗湖口岸现在能正常过关吗")

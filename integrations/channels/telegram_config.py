@@ -1,0 +1,93 @@
+"""Telegram channel settings, read from the environment only (the bot token and secret never live in the repo)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Bot
+
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+WEBHOOK_PATH = "/webhooks/telegram/webhook"
+MODES = ("webhook", "polling")
+_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts as secret_token
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: str
+    secret_token: str
+    api_base_url: str = DEFAULT_API_BASE_URL
+    mode: str = "webhook"
+    webhook_url: str = ""
+    poll_timeout: int = 25  # seconds a getUpdates long poll may wait
+    order_window: float = 0.1  # seconds an idle chat waits so near-simultaneous updates run in update_id order
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> TelegramConfig:
+        return cls(
+            token=env.get("TELEGRAM_BOT_TOKEN", "").strip(),
+            secret_token=env.get("TELEGRAM_SECRET_TOKEN", "").strip(),
+            api_base_url=env.get("TELEGRAM_API_BASE_URL", "").strip() or DEFAULT_API_BASE_URL,
+            mode=env.get("TELEGRAM_MODE", "webhook").strip().lower() or "webhook",
+            webhook_url=env.get("TELEGRAM_WEBHOOK_URL", "").strip(),
+            poll_timeout=_number(env, "TELEGRAM_POLL_TIMEOUT", 25),
+            order_window=_number(env, "TELEGRAM_ORDER_WINDOW_MS", 100) / 1000,
+        )
+
+    def problem(self) -> str | None:
+        """Why the channel cannot serve (shown in its 503 answers and logged once), or None when it can."""
+        if self.mode not in MODES:
+            return f"TELEGRAM_MODE must be one of {', '.join(MODES)}, not {self.mode!r}"
+        if not self.token:
+            return "TELEGRAM_BOT_TOKEN is not set (the token @BotFather gave you)"
+        if not _TOKEN.fullmatch(self.token):
+            return "TELEGRAM_BOT_TOKEN does not look like a bot token (<digits>:<letters, digits, _ or ->)"
+        if self.mode == "webhook" and not self.secret_token:
+            return "TELEGRAM_SECRET_TOKEN is not set (any 1-256 characters of A-Z, a-z, 0-9, _ and -)"
+        if self.secret_token and not _SECRET.fullmatch(self.secret_token):
+            return "TELEGRAM_SECRET_TOKEN may only hold 1-256 characters of A-Z, a-z, 0-9, _ and -"
+        return None
+
+    def make_bot(self) -> Bot:
+        return Bot(self.token, base_url=self.api_base_url)
+
+
+def _number(env: Mapping[str, str], name: str, default: int) -> int:
+    """An optional whole-number setting; a typo falls back to the default (with a warning), Rasa still starts."""
+    raw = env.get(name, "").strip()
+    if raw.isdigit():
+        return int(raw)
+    if raw:
+        logging.getLogger(__name__).warning("%s=%r is not a whole number; using %d", name, raw, default)
+    return default
+
+
+class TokenRedactor:
+    """Log record factory wrapper: the bot token is part of every Bot API URL (httpx logs each request at INFO),
+    so it is replaced before any handler sees the record."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.previous = logging.getLogRecordFactory()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is the caller's bug; never fail the log call
+            return record
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<bot-token>"), ()
+        return record
+
+
+def redact_token_in_logs(token: str) -> None:
+    factory = logging.getLogRecordFactory()
+    if token and not (isinstance(factory, TokenRedactor) and factory.token == token):
+        logging.setLogRecordFactory(TokenRedactor(token))

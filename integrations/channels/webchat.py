@@ -1,0 +1,201 @@
+"""Web chat channel: a small chat page and its JSON endpoint, served by the Rasa server itself.
+
+GET  /webhooks/webchat/          the page (static files under /webhooks/webchat/static/)
+POST /webhooks/webchat/webhook   {"sender": "<browser id>", "message": "..."} → [{"text": ..., "buttons": [...]}, ...]
+
+No secrets are needed, so the channel always loads. The page is plain HTML, CSS and JavaScript shipped in
+`webchat_static/`: no framework, no CDN, and a Content-Security-Policy that allows only this origin.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.masking import hash_sender_id
+from integrations.channels.common import SLOW_DOWN_TEXT, RateLimit, allow_message, collect_turn
+from integrations.channels.state import ChannelState, channel_state
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "webchat"
+STATIC_DIR = Path(__file__).with_name("webchat_static")
+MAX_MESSAGE_CHARS = 2000
+MAX_BODY_BYTES = 16 * 1024  # 2,000 Chinese characters are 6 KB of UTF-8, even \u-escaped they stay under 16 KB
+# The browser sends a random UUID; a short or free-form id could be guessed and continue someone else's session.
+SENDER_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+# C0 controls other than tab/newline: PostgreSQL's jsonb (the conversation log) rejects \u0000 outright.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-cache",
+}
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+
+ERROR_BAD_JSON = "请求格式不正确，请刷新页面后重试。"
+ERROR_TOO_LARGE = "请求内容过大，请精简后重新发送。"
+ERROR_SENDER = "会话标识无效，请刷新页面或点击“新对话”后重试。"
+ERROR_NO_MESSAGE = "请输入您要咨询的内容后再发送。"
+ERROR_NOT_TEXT = "消息内容必须是文字，请重新输入。"
+ERROR_TOO_LONG = f"消息过长（最多{MAX_MESSAGE_CHARS}字），请精简或分几次发送。"
+ERROR_TURN_FAILED = "抱歉，系统暂时繁忙，请稍后重试。"
+ERROR_NOT_FOUND = "页面不存在，请访问聊天首页。"
+
+_dumps = partial(json.dumps, ensure_ascii=False)
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    sender: str
+    message: str
+
+
+def error(message: str, status: int = 400) -> HTTPResponse:
+    return response.json({"error": message}, status=status, headers=SECURITY_HEADERS, dumps=_dumps)
+
+
+def parse_request(body: bytes) -> ChatRequest:
+    """Validate the endpoint's JSON body; every problem becomes a BadRequest with a Chinese message."""
+    if len(body) > MAX_BODY_BYTES:
+        raise BadRequest(ERROR_TOO_LARGE, 413)
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest(ERROR_BAD_JSON) from exc
+    if not isinstance(data, dict):
+        raise BadRequest(ERROR_BAD_JSON)
+    sender = data.get("sender")
+    if not isinstance(sender, str) or not SENDER_PATTERN.fullmatch(sender):
+        raise BadRequest(ERROR_SENDER)
+    message = data.get("message")
+    if message is None:
+        raise BadRequest(ERROR_NO_MESSAGE)
+    if not isinstance(message, str):
+        raise BadRequest(ERROR_NOT_TEXT)
+    message = CONTROL_CHARS.sub("", message).strip()
+    if not message:
+        raise BadRequest(ERROR_NO_MESSAGE)
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise BadRequest(ERROR_TOO_LONG)
+    return ChatRequest(sender, message)
+
+
+def for_browser(message: dict[str, Any]) -> dict[str, Any]:
+    """Keep what the page shows (text and buttons); the recipient id is not the browser's business."""
+    shown: dict[str, Any] = {}
+    if message.get("text"):
+        shown["text"] = str(message["text"])
+    buttons = message.get("buttons") or message.get("quick_replies") or []
+    if buttons:
+        shown["buttons"] = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))} for b in buttons
+        ]
+    return shown
+
+
+def load_static() -> dict[str, tuple[bytes, str]]:
+    """Read the page's files once; only these names are ever served, so no path can escape the folder."""
+    return {
+        path.name: (path.read_bytes(), CONTENT_TYPES[path.suffix])
+        for path in STATIC_DIR.iterdir()
+        if path.suffix in CONTENT_TYPES
+    }
+
+
+class WebChatInput(InputChannel):
+    """Registered in credentials.yml as `integrations.channels.webchat.WebChatInput:` (no settings)."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> WebChatInput:
+        return cls()
+
+    def __init__(self) -> None:
+        self.files = load_static()
+        self.rate = RateLimit.from_env()
+        self._state: ChannelState | None = None
+
+    @property
+    def state(self) -> ChannelState:
+        # Created on first use, inside the server's event loop (the Redis client binds to it).
+        if self._state is None:
+            self._state = channel_state()
+        return self._state
+
+    def serve_file(self, name: str) -> HTTPResponse:
+        found = self.files.get(name)
+        if found is None:
+            return error(ERROR_NOT_FOUND, 404)
+        body, content_type = found
+        return response.raw(body, headers=SECURITY_HEADERS, content_type=content_type)
+
+    async def answer(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], chat: ChatRequest) -> HTTPResponse:
+        # A separate namespace: a web visitor can never pick a WeChat or Telegram user's tracker as sender id.
+        sender_id = f"{CHANNEL}-{chat.sender}"
+        if not await allow_message(self.state, CHANNEL, sender_id, self.rate):
+            logger.info("webchat: rate limit reached for %s", hash_sender_id(sender_id))
+            return response.json([{"text": SLOW_DOWN_TEXT}], headers=SECURITY_HEADERS, dumps=_dumps)
+        try:
+            messages = await collect_turn(on_new_message, text=chat.message, sender_id=sender_id, channel=CHANNEL)
+        except Exception:
+            logger.exception("webchat: turn failed for %s", hash_sender_id(sender_id))
+            return error(ERROR_TURN_FAILED, 500)
+        shown = [m for m in map(for_browser, messages) if m]
+        return response.json(shown, headers=SECURITY_HEADERS, dumps=_dumps)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webchat = Blueprint("webchat_channel", __name__)
+
+        @webchat.route("/", methods=["GET"])
+        async def page(request: Request) -> HTTPResponse:
+            # The page links its files relatively ("static/…"), which needs the trailing slash.
+            if not request.path.endswith("/"):
+                return response.redirect(request.path + "/", headers=SECURITY_HEADERS)
+            return self.serve_file("index.html")
+
+        @webchat.route("/static/<name:str>", methods=["GET"])
+        async def static(request: Request, name: str) -> HTTPResponse:
+            return self.serve_file(name)
+
+        @webchat.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                chat = parse_request(request.body)
+            except BadRequest as bad:
+                return error(bad.message, bad.status)
+            return await self.answer(on_new_message, chat)
+
+        return webchat

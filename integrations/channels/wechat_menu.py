@@ -1,0 +1,52 @@
+"""`python -m integrations.channels.wechat_menu`: create the Official Account's custom menu from wechat_menu.yml.
+
+Uses WECHAT_APP_ID, WECHAT_APP_SECRET and WECHAT_API_BASE_URL (and REDIS_URL, to share the access_token with the
+running channel: a separate token fetch would invalidate the channel's). `--dry-run` prints the body instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from wechatpy.exceptions import WeChatClientException
+
+from bot.settings import load_dotenv
+from integrations.channels.wechat.api import WeChatApi
+from integrations.channels.wechat.config import WeChatConfig
+from integrations.channels.wechat.menu import MENU_FILE, load_menu
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="创建微信公众号自定义菜单（读取 wechat_menu.yml）")
+    parser.add_argument("--file", type=Path, default=MENU_FILE, help="菜单文件（默认 %(default)s）")
+    parser.add_argument("--dry-run", action="store_true", help="只打印将要提交的菜单，不调用接口")
+    options = parser.parse_args(argv)
+    try:
+        menu = load_menu(options.file)
+    except (OSError, ValueError) as error:
+        print(f"菜单文件有误：{error}", file=sys.stderr)
+        return 2
+    if options.dry_run:
+        print(json.dumps(menu.body, ensure_ascii=False, indent=2))
+        return 0
+    load_dotenv()
+    config = WeChatConfig.from_env()
+    missing = [m for m in config.missing if m != "WECHAT_TOKEN"]  # the menu API needs no callback token
+    if missing:
+        print(f"缺少环境变量：{', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        WeChatApi.from_config(config).create_menu(menu.body)
+    except (WeChatClientException, OSError) as error:
+        print(f"创建菜单失败：{error}", file=sys.stderr)
+        return 1
+    entries = sum(len(b.get("sub_button", [b])) for b in menu.body["button"])
+    print(f"已创建自定义菜单：{len(menu.body['button'])} 个一级菜单，{entries} 个菜单项。")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
