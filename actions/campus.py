@@ -154,7 +154,7 @@ async def show_page(
         page = await fetch_page(kind, query, page_no)
     except ServiceUnavailable as error:
         services.tell_unavailable(dispatcher, error)
-        return []
+        return [services.result_event("campus_search", "error")]
     except ServiceRejected as error:
         dispatcher.utter_message(text=error.message)
         return []
@@ -282,14 +282,14 @@ class ValidateJobFairRegistrationForm(IdentityMixin, GovFormValidationAction):
             fair = await services.campus().get_job_fair(fair_id)
         except ServiceUnavailable as error:
             services.tell_unavailable(dispatcher, error)
-            return {"job_fair_id": None}
+            return {"job_fair_id": None, services.RESULT_SLOT: services.result("job_fair_registration", "error")}
         except ServiceRejected as error:
             dispatcher.utter_message(text=error.message)
             return {"job_fair_id": None}
         if fair.status != "open":
             reason = "报名名额已满" if fair.status == "full" else "已经结束"
             dispatcher.utter_message(text=f"抱歉，“{fair.title}”{reason}，无法报名。请选择其他招聘会。")
-            return {"job_fair_id": None}
+            return {"job_fair_id": None, services.RESULT_SLOT: services.result("job_fair_registration", "rejected")}
         dispatcher.utter_message(text=f"好的，为您报名“{fair.title}”（{fair.start_date}）。")
         return {"job_fair_id": fair.fair_id}
 
@@ -317,11 +317,21 @@ class ValidateJobFairRegistrationForm(IdentityMixin, GovFormValidationAction):
             services.tell_unavailable(
                 dispatcher, error, "报名尚未提交成功，信息已为您保留；稍后回复“确认”即可重新提交，不会重复报名。"
             )
-            return {"fair_registration_confirm": None}
+            return {
+                "fair_registration_confirm": None,
+                services.RESULT_SLOT: services.result("job_fair_registration", "error"),
+            }
         except ServiceRejected as error:
             dispatcher.utter_message(text=error.message)
-            return {"fair_registration_confirm": FAILED}
-        return {"fair_registration_confirm": CONFIRMED, "fair_registration": asdict(registration)}
+            return {
+                "fair_registration_confirm": FAILED,
+                services.RESULT_SLOT: services.result("job_fair_registration", "rejected"),
+            }
+        return {
+            "fair_registration_confirm": CONFIRMED,
+            "fair_registration": asdict(registration),
+            services.RESULT_SLOT: services.result("job_fair_registration", "completed", registration.registration_no),
+        }
 
 
 class ActionAskJobFairId(Action):
@@ -407,7 +417,7 @@ class ActionListJobFairRegistrations(Action):
             )
         except ServiceUnavailable as error:
             services.tell_unavailable(dispatcher, error, "您的身份已验证，稍后再问我一次即可。")
-            return []
+            return [services.result_event("job_fair_registration", "error")]
         except ServiceRejected as error:
             dispatcher.utter_message(text=error.message)
             return []

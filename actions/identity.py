@@ -66,7 +66,7 @@ class IdentityMixin:
             )
         except ServiceUnavailable as error:
             services.tell_unavailable(dispatcher, error, "您填写的姓名和证件信息已为您保留。")
-            return {"phone": None}
+            return {"phone": None, services.RESULT_SLOT: services.result("identity", "error")}
         except ServiceRejected as error:
             return self._rejected(error, dispatcher)
         dispatcher.utter_message(text=f"验证码已发送至您的手机 {sent.phone_masked}，5分钟内有效。")
@@ -111,7 +111,7 @@ class IdentityMixin:
             verified = await services.identity().verify_code(verification_id=verification_id, code=code)
         except ServiceUnavailable as error:
             services.tell_unavailable(dispatcher, error, "您的验证码仍然有效，请稍后重新输入。")
-            return {"sms_code": None}
+            return {"sms_code": None, services.RESULT_SLOT: services.result("identity", "error")}
         except ServiceRejected as error:
             return self._code_rejected(error, dispatcher)
         dispatcher.utter_message(text=f"身份验证成功，{verified.name_masked}您好。")

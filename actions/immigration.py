@@ -78,39 +78,44 @@ def offer_ports(name: str, error: ServiceRejected, dispatcher: CollectingDispatc
     )
 
 
-async def reply_country(name: str, dispatcher: CollectingDispatcher) -> None:
-    """Answer for one country, or offer suggestions when the name is unknown."""
+async def reply_country(name: str, dispatcher: CollectingDispatcher) -> str:
+    """Answer for one country, or offer suggestions when the name is unknown; returns the result status."""
     try:
         measures = await services.immigration().get_country(name)
     except ServiceUnavailable as error:
         services.tell_unavailable(dispatcher, error)
+        return "error"
     except ServiceRejected as error:
         if error.code == "unknown_country":
             offer_countries(name, error, dispatcher)
         else:
             dispatcher.utter_message(text=error.message)
-    else:
-        dispatcher.utter_message(text=measures_text(measures))
+        return "rejected"
+    dispatcher.utter_message(text=measures_text(measures))
+    return "completed"
 
 
-async def reply_port(name: str, dispatcher: CollectingDispatcher) -> None:
-    """Answer for one port (or the list of suspended ones), or offer suggestions when unknown."""
+async def reply_port(name: str, dispatcher: CollectingDispatcher) -> str:
+    """Answer for one port (or the list of suspended ones), or offer suggestions when unknown; returns the
+    result status."""
     try:
         if name == SUSPENDED_PORTS:
             ports = await services.immigration().list_ports(passenger_status="suspended")
             listing = "\n".join(f"· {p.port}（{p.city}）：{p.passenger_status_text}" for p in ports)
             dispatcher.utter_message(text=f"目前暂停旅客通关的口岸：\n{listing or '暂无'}")
-            return
+            return "completed"
         port = await services.immigration().get_port(name)
     except ServiceUnavailable as error:
         services.tell_unavailable(dispatcher, error)
+        return "error"
     except ServiceRejected as error:
         if error.code == "unknown_port":
             offer_ports(name, error, dispatcher)
         else:
             dispatcher.utter_message(text=error.message)
-    else:
-        dispatcher.utter_message(text=port_text(port))
+        return "rejected"
+    dispatcher.utter_message(text=port_text(port))
+    return "completed"
 
 
 async def answer_entry_control_digression(
@@ -164,8 +169,8 @@ class ActionEntryControlAnswer(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        await reply_country(tracker.get_slot("country_region"), dispatcher)
-        return []
+        status = await reply_country(tracker.get_slot("country_region"), dispatcher)
+        return [services.result_event("entry_control", status)]
 
 
 class ValidatePortStatusForm(GovFormValidationAction):
@@ -212,6 +217,6 @@ class ActionPortStatusAnswer(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         port = tracker.get_slot("port")
-        await reply_port(port, dispatcher)
+        result = services.result_event("port_status", await reply_port(port, dispatcher))
         # The list of suspended ports is a one-off question, not a port to remember.
-        return [SlotSet("port", None)] if port == SUSPENDED_PORTS else []
+        return [result, SlotSet("port", None)] if port == SUSPENDED_PORTS else [result]

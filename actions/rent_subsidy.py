@@ -109,10 +109,11 @@ class ValidateRentSubsidyForm(IdentityMixin, GovFormValidationAction):
                 token=tracker.get_slot("identity_token"), chat_user=chat_user(tracker)
             )
         except ServiceUnavailable:
-            return {}  # the commitment question explains and offers to retry
+            # the commitment question explains and offers to retry
+            return {services.RESULT_SLOT: services.result("rent_subsidy", "error")}
         except ServiceRejected as error:
             dispatcher.utter_message(text=error.message)
-            return {"rent_commitment": NOT_ELIGIBLE}
+            return {"rent_commitment": NOT_ELIGIBLE, services.RESULT_SLOT: services.result("rent_subsidy", "rejected")}
         return self.show_eligibility(result, dispatcher)
 
     @staticmethod
@@ -128,7 +129,11 @@ class ValidateRentSubsidyForm(IdentityMixin, GovFormValidationAction):
                 text=f"经系统核验，您暂不符合租房补贴申请条件，原因如下：\n{reasons_text(result.reasons)}\n"
                 "如对核验结果有疑问，可回复“转人工”或拨打12345热线咨询。"
             )
-            return {"rent_eligibility": asdict(result), "rent_commitment": NOT_ELIGIBLE}
+            return {
+                "rent_eligibility": asdict(result),
+                "rent_commitment": NOT_ELIGIBLE,
+                services.RESULT_SLOT: services.result("rent_subsidy", "rejected"),
+            }
         return {"rent_eligibility": asdict(result)}
 
     async def after_rent_commitment(
@@ -146,12 +151,16 @@ class ValidateRentSubsidyForm(IdentityMixin, GovFormValidationAction):
             services.tell_unavailable(
                 dispatcher, error, "您的申请尚未提交成功，信息已为您保留；稍后回复“确认”即可重新提交，不会重复发放。"
             )
-            return {"rent_commitment": None}
+            return {"rent_commitment": None, services.RESULT_SLOT: services.result("rent_subsidy", "error")}
         except ServiceRejected as error:
             reasons = [IneligibilityReason(**r) for r in error.details.get("reasons", [])]
             dispatcher.utter_message(text=f"{error.message}\n{reasons_text(reasons)}".strip())
-            return {"rent_commitment": NOT_ELIGIBLE}
-        return {"rent_commitment": CONFIRMED, "rent_application": asdict(application)}
+            return {"rent_commitment": NOT_ELIGIBLE, services.RESULT_SLOT: services.result("rent_subsidy", "rejected")}
+        return {
+            "rent_commitment": CONFIRMED,
+            "rent_application": asdict(application),
+            services.RESULT_SLOT: services.result("rent_subsidy", "completed", application.application_no),
+        }
 
 
 class ActionAskRentCommitment(Action):
@@ -231,7 +240,7 @@ class ActionRentSubsidyStatus(Action):
             )
         except ServiceUnavailable as error:
             services.tell_unavailable(dispatcher, error, "您的身份已验证，稍后再问我一次即可，无需重新验证。")
-            return []
+            return [services.result_event("rent_subsidy", "error")]
         except ServiceRejected as error:
             dispatcher.utter_message(text=error.message)
             return []

@@ -6,7 +6,9 @@ Clients keep an HTTP connection pool, so they live as long as the action server 
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from integrations.services import (
@@ -16,6 +18,18 @@ from integrations.services import (
     RentSubsidyClient,
     ServiceUnavailable,
 )
+
+RESULT_SLOT = "transaction_result"
+
+
+def result(service: str, status: str, reference: str | None = None) -> dict[str, Any]:
+    """One service call's outcome, kept in slot `transaction_result` so the operator console can count
+    completed transactions and service errors per service. status: completed | rejected | error."""
+    return {"service": service, "status": status, "reference": reference}
+
+
+def result_event(service: str, status: str, reference: str | None = None) -> SlotSet:
+    return SlotSet(RESULT_SLOT, result(service, status, reference))
 
 
 @cache

@@ -58,6 +58,9 @@ async def test_eligible_citizen_applies_and_is_paid_once(live_services: str, dom
     assert chat.slots["requested_slot"] is None, done.text
     submitted = await run(ActionSubmitRentSubsidy(), tracker(slots=chat.slots), domain)
     assert "申请编号：ZF" in submitted.text and "已发放" in submitted.text
+    # what the operator console counts: a completed rent subsidy with its application number
+    number = chat.slots["rent_application"]["application_no"]
+    assert chat.slots["transaction_result"] == {"service": "rent_subsidy", "status": "completed", "reference": number}
 
     # Applying again in a new conversation pays nothing more: the existing application is shown.
     again = Conversation(domain, "rent-eligible-again")
@@ -74,6 +77,7 @@ async def test_ineligible_citizen_sees_each_reason(live_services: str, domain: d
     result = await chat.verify(live_services, {"name": "林悦", "id": "330105199708220039", "phone": "13800000002"})
     assert "暂不符合" in result.text and "住房" in result.text
     assert chat.slots["requested_slot"] is None  # the form ends; nothing is submitted
+    assert chat.slots["transaction_result"]["status"] == "rejected"
 
 
 async def test_invalid_id_number_is_explained_then_exit_offered(live_services: str, domain: dict) -> None:

@@ -39,12 +39,16 @@ async def test_suspended_ports_are_listed(live_services: str, domain: dict) -> N
     validated = await run(ValidatePortStatusForm(), t, domain)
     answer = await run(ActionPortStatusAnswer(), tracker(slots=validated.slots), domain)
     assert "暂停旅客通关的口岸" in answer.text and "瑞丽口岸" in answer.text
-    assert answer.slots == {"port": None}
+    assert answer.slots == {
+        "port": None,
+        "transaction_result": {"service": "port_status", "status": "completed", "reference": None},
+    }
 
 
 async def test_service_down_is_said_plainly(services_down: None, domain: dict) -> None:
     outcome = await run(ActionPortStatusAnswer(), tracker(slots={"port": "深圳罗湖口岸"}), domain)
     assert "暂时无法访问" in outcome.text and any(b["payload"] == "/request_human" for b in outcome.buttons)
+    assert outcome.slots["transaction_result"] == {"service": "port_status", "status": "error", "reference": None}
 
 
 async def test_job_fairs_are_paged_and_the_second_one_can_be_registered(live_services: str, domain: dict) -> None:
