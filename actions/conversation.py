@@ -7,7 +7,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import (
+    ActionExecuted,
+    ActiveLoop,
+    ConversationPaused,
+    EventType,
+    FollowupAction,
+    SessionStarted,
+    SlotSet,
+)
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
@@ -137,3 +145,20 @@ class ActionHandleInform(Action):
             ],
         )
         return []
+
+
+class ActionSessionStart(Action):
+    """Rasa's session start (nothing carries over: a verified identity is valid for one session), except that
+    a conversation an operator has taken over stays paused: without this, a citizen who writes after an hour
+    of silence would get the assistant back in the middle of a conversation with a human."""
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events: list[EventType] = [SessionStarted()]
+        if tracker.is_paused():
+            events.append(ConversationPaused())
+        return [*events, ActionExecuted("action_listen")]

@@ -71,6 +71,8 @@ def serve(settings: Settings) -> None:
         "--port",
         str(settings.rasa_port),
     )
+    if os.environ.get("RASA_API_TOKEN"):  # protect Rasa's HTTP API (trackers hold raw personal data)
+        args += ["--auth-token", os.environ["RASA_API_TOKEN"]]
     os.execvpe(args[0], args, environment(settings))
 
 
@@ -84,6 +86,8 @@ def run(settings: Settings) -> None:
         f"  Telegram webhook http://127.0.0.1:{settings.rasa_port}/webhooks/telegram/webhook   (TELEGRAM_* settings)\n"
         f"  services sandbox http://127.0.0.1:{settings.services_port}/docs\n"
         f"  action server    http://127.0.0.1:{settings.action_port}/health\n"
+        f"  operator console http://127.0.0.1:{os.environ.get('CONSOLE_PORT', '8002')}/   "
+        "(first: python -m console create-user NAME --role admin)\n"
         f"  storage          {'Redis ' + settings.redis_url if settings.redis_url else 'SQLite under var/'}\n"
         "Press Ctrl-C to stop everything.\n",
         flush=True,
