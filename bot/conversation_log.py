@@ -12,6 +12,9 @@ else the YAML's ``url:``, else ``sqlite:///var/conversation_log.db``.
 Rows go to the table ``conversation_events`` (not Rasa's ``events``, which the SQL tracker store also uses):
 the masked event as JSON plus a few columns the console filters on (hashed sender, type, time, intent,
 confidence, action).
+
+Once per sender, the table ``conversation_senders`` gets the real channel user id, sealed (bot/sealing.py: encrypted
+under ``PII_SEAL_KEY``), so an operator's takeover reply can reach the citizen; the events themselves never hold it.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from bot.masking import (
     mask_event,
     personal_values,
 )
+from bot.sealing import seal
 from bot.sqlite import create_engine
 
 logger = logging.getLogger(__name__)
@@ -52,6 +56,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_DATABASE_URL = "sqlite:///var/conversation_log.db"
 BATCH_SIZE = 200
 TABLE_NAME = "conversation_events"
+SENDERS_TABLE_NAME = "conversation_senders"
+KNOWN_SENDERS_IN_MEMORY = 100_000  # forgetting one only costs an insert that finds the row already there
 
 Base = declarative_base()
 
@@ -71,6 +77,26 @@ class ConversationEvent(Base):
 
 
 sa.Index("ix_conversation_events_sender_time", ConversationEvent.sender_id, ConversationEvent.timestamp)
+
+
+class ConversationSender(Base):
+    """The real channel user id behind one hashed sender, sealed (encrypted), for takeover replies and unmasking."""
+
+    __tablename__ = SENDERS_TABLE_NAME
+    sender_hash = sa.Column(sa.String(64), primary_key=True)
+    sealed_sender_id = sa.Column(sa.Text, nullable=False)
+    channel = sa.Column(sa.String(64))  # input_channel of the first user message seen
+    first_seen = sa.Column(sa.Float)
+
+
+@dataclass(frozen=True)
+class _NewSender:
+    """Queued beside the events: sealed on the writer thread, stored if absent."""
+
+    sender_hash: str
+    sender_id: str
+    channel: str | None
+    timestamp: float | None
 
 
 def resolve_database_url(config_url: str | URL | None = None) -> str | URL:
@@ -156,9 +182,12 @@ class MaskingSQLEventBroker(SQLEventBroker):
         self.Base.metadata.create_all(self.engine)
         self.sessionmaker = sessionmaker(bind=self.engine)
         self._memory = _ConversationMemory(echo_memory_seconds, echo_memory_conversations)
+        # Senders whose sealed id is stored (or queued): one row per sender, nothing to do on later turns.
+        self._known_senders: OrderedDict[str, None] = OrderedDict()
+        self._senders_lock = threading.Lock()  # publish (event loop) and the writer thread both touch it
         # Writes happen on one background thread, in order and in batches, so a database commit never
         # blocks the Rasa server's event loop (masking stays on the caller: it decides what is stored).
-        self._pending: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._pending: queue.Queue[dict[str, Any] | _NewSender | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_forever, name="conversation-log", daemon=True)
         self._writer.start()
 
@@ -208,8 +237,25 @@ class MaskingSQLEventBroker(SQLEventBroker):
         return masked
 
     def publish(self, event: dict[str, Any]) -> None:
-        """Mask the event now and queue it for storing."""
-        self._pending.put(self.mask(event))
+        """Mask the event now and queue it for storing (with the sender's sealed id, the first time)."""
+        masked = self.mask(event)
+        if event.get("event") == "user":
+            self._note_sender(event, masked)
+        self._pending.put(masked)
+
+    def _note_sender(self, event: dict[str, Any], masked: dict[str, Any]) -> None:
+        sender_id, sender_hash = event.get("sender_id"), masked.get("sender_id")
+        if sender_id is None or not sender_hash or sender_hash == sender_id:
+            return  # nothing to seal (no id, or it was already a hash)
+        with self._senders_lock:
+            if sender_hash in self._known_senders:
+                self._known_senders.move_to_end(sender_hash)
+                return
+            self._known_senders[sender_hash] = None
+            while len(self._known_senders) > KNOWN_SENDERS_IN_MEMORY:
+                self._known_senders.popitem(last=False)
+        channel = event.get("input_channel")
+        self._pending.put(_NewSender(sender_hash, str(sender_id), channel, event.get("timestamp")))
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until every published event is stored (tests and shutdown)."""
@@ -221,9 +267,12 @@ class MaskingSQLEventBroker(SQLEventBroker):
             batch = [self._pending.get()]
             while len(batch) < BATCH_SIZE and not self._pending.empty():
                 batch.append(self._pending.get_nowait())
-            events = [e for e in batch if e is not None]
+            events = [e for e in batch if isinstance(e, dict)]
             if events:
                 self._store(events)
+            senders = [e for e in batch if isinstance(e, _NewSender)]
+            if senders:
+                self._store_senders(senders)
             for _ in batch:
                 self._pending.task_done()
             if None in batch:
@@ -240,6 +289,27 @@ class MaskingSQLEventBroker(SQLEventBroker):
         except sa.exc.SQLAlchemyError:
             logger.exception("Could not store %d event(s) in the conversation log.", len(events))
 
+    def _store_senders(self, senders: list[_NewSender]) -> None:
+        """Insert-if-absent, one row per sender. On a database error the senders are forgotten, so a later
+        message of theirs tries again; the log line names hashes only."""
+        rows = [
+            {
+                "sender_hash": s.sender_hash,
+                "sealed_sender_id": seal(s.sender_id),
+                "channel": s.channel,
+                "first_seen": s.timestamp if s.timestamp is not None else time.time(),
+            }
+            for s in {s.sender_hash: s for s in senders}.values()
+        ]
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(_insert_if_absent(self.engine, rows))
+        except sa.exc.SQLAlchemyError:
+            logger.exception("Could not store the sealed ids of %s.", ", ".join(r["sender_hash"] for r in rows))
+            with self._senders_lock:
+                for row in rows:
+                    self._known_senders.pop(row["sender_hash"], None)
+
     def iter_events(self, sender_hash: str | None = None, **filters: Any) -> list[dict[str, Any]]:
         """All stored (masked) events, oldest first; see `iter_events` below."""
         self.flush()
@@ -250,6 +320,18 @@ class MaskingSQLEventBroker(SQLEventBroker):
         self._pending.put(None)
         self._writer.join(timeout=10)
         self.engine.dispose()
+
+
+def _insert_if_absent(engine: sa.engine.Engine, rows: list[dict[str, Any]]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL): another replica may have stored the sender."""
+    table = ConversationSender.__table__
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # other databases: plain inserts (a duplicate fails the batch, which is retried later)
+        return table.insert().values(rows)
+    return insert(table).values(rows).on_conflict_do_nothing(index_elements=["sender_hash"])
 
 
 def _row_values(event: dict[str, Any]) -> dict[str, Any]:
@@ -318,5 +400,18 @@ def purge_older_than(session: Session, days: float = 180, *, now: float | None =
         .filter(ConversationEvent.timestamp < cutoff)
         .delete(synchronize_session=False)
     )
+    purge_unused_senders(session)
     session.commit()
     return deleted
+
+
+def purge_unused_senders(session: Session) -> int:
+    """Delete the sealed ids of senders with no event left in the log (retention; the caller commits)."""
+    has_events = sa.exists().where(ConversationEvent.sender_id == ConversationSender.sender_hash)
+    return session.query(ConversationSender).filter(~has_events).delete(synchronize_session=False)
+
+
+def sealed_sender(session: Session, sender_hash: str) -> tuple[str, str | None] | None:
+    """(sealed id, channel) stored for one hashed sender, or None; bot.sealing.unseal opens the id."""
+    row = session.get(ConversationSender, sender_hash)
+    return None if row is None else (row.sealed_sender_id, row.channel)

@@ -1,4 +1,4 @@
-"""Short-lived channel state: de-duplication keys, payload maps, per-user rate limits.
+"""Short-lived channel state: de-duplication keys, payload maps, per-user rate limits, outboxes.
 
 Redis when `REDIS_URL` is set (shared by every Rasa replica), an in-process store otherwise.
 Both backends expose the same small async interface, so channel code never checks which one it has.
@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from bot.settings import Settings
 
 PREFIX = "govbot:channel:"
+OUTBOX_LIMIT = 100  # messages kept per outbox: an outbox nobody reads must not grow without bound
 
 
 class ChannelState(Protocol):
@@ -30,6 +31,13 @@ class ChannelState(Protocol):
     async def hit(self, key: str, limit: int, window: int) -> bool:
         """Count one event for `key`; False once more than `limit` happened within `window` seconds."""
 
+    async def push(self, key: str, value: Any, ttl: int) -> None:
+        """Append a JSON-serialisable value to the list `key` (kept `ttl` seconds after the last push; only the
+        newest OUTBOX_LIMIT values are kept)."""
+
+    async def drain(self, key: str) -> list[Any]:
+        """Every value pushed to `key` and not drained yet, oldest first; the list is then empty."""
+
 
 class MemoryChannelState:
     """In-process equivalent for the embedded default (one Rasa process, nothing shared)."""
@@ -37,6 +45,7 @@ class MemoryChannelState:
     def __init__(self) -> None:
         self._values: dict[str, tuple[float, Any]] = {}
         self._hits: dict[str, list[float]] = {}
+        self._lists: dict[str, tuple[float, list[Any]]] = {}
 
     def _sweep(self, now: float) -> None:
         # Cheap amortised clean-up so a long-running process does not grow without bound.
@@ -44,6 +53,8 @@ class MemoryChannelState:
             self._values = {k: v for k, v in self._values.items() if v[0] > now}
         if len(self._hits) > 10_000:
             self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - 3600}
+        if len(self._lists) > 10_000:
+            self._lists = {k: v for k, v in self._lists.items() if v[0] > now}
 
     async def claim(self, key: str, ttl: int) -> bool:
         now = time.monotonic()
@@ -71,6 +82,18 @@ class MemoryChannelState:
         self._hits[key] = recent
         return len(recent) <= limit
 
+    async def push(self, key: str, value: Any, ttl: int) -> None:
+        now = time.monotonic()
+        self._sweep(now)
+        expires, items = self._lists.get(key, (0.0, []))
+        items = items if expires > now else []
+        items.append(json.loads(json.dumps(value)))
+        self._lists[key] = (now + ttl, items[-OUTBOX_LIMIT:])
+
+    async def drain(self, key: str) -> list[Any]:
+        expires, items = self._lists.pop(key, (0.0, []))
+        return items if expires > time.monotonic() else []
+
 
 class RedisChannelState:
     def __init__(self, url: str) -> None:
@@ -92,6 +115,21 @@ class RedisChannelState:
         async with self.redis.pipeline(transaction=True) as pipe:
             count, _ = await pipe.incr(bucket).expire(bucket, window).execute()
         return int(count) <= limit
+
+    async def push(self, key: str, value: Any, ttl: int) -> None:
+        name = PREFIX + "list:" + key
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(name, json.dumps(value, ensure_ascii=False))
+            pipe.ltrim(name, -OUTBOX_LIMIT, -1)
+            pipe.expire(name, ttl)
+            await pipe.execute()
+
+    async def drain(self, key: str) -> list[Any]:
+        # Read and delete in one MULTI: a value pushed meanwhile lands in the next drain, never in none.
+        name = PREFIX + "list:" + key
+        async with self.redis.pipeline(transaction=True) as pipe:
+            raw, _ = await pipe.lrange(name, 0, -1).delete(name).execute()
+        return [json.loads(item) for item in raw]
 
 
 def channel_state(settings: Settings | None = None) -> ChannelState:

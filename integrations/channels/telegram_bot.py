@@ -13,7 +13,7 @@ import json
 import logging
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel
+from rasa.core.channels.channel import InputChannel, OutputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -21,9 +21,11 @@ from telegram import Bot
 from telegram.error import Conflict, TelegramError
 
 from integrations.channels.common import OnNewMessage, RateLimit
+from integrations.channels.output import UnavailableOutputChannel
 from integrations.channels.state import ChannelState, channel_state
 from integrations.channels.telegram_config import TelegramConfig, redact_token_in_logs
 from integrations.channels.telegram_handler import UpdateHandler
+from integrations.channels.telegram_output import TelegramOutput
 from integrations.channels.telegram_queue import ChatQueues
 from integrations.channels.telegram_updates import (
     ALLOWED_UPDATES,
@@ -142,12 +144,20 @@ class TelegramInput(InputChannel):
         self.config = config or TelegramConfig.from_env()
         self.state = state
         self.problem = self.config.problem()
+        self.runtime: TelegramRuntime | None = None
         if self.problem:
             logger.warning("Telegram channel disabled: %s. Its endpoints answer 503.", self.problem)
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """Messages outside a turn (an operator's takeover reply) via sendMessage."""
+        if self.runtime is None or self.runtime.bot is None:
+            return UnavailableOutputChannel(f"Telegram 渠道未配置，无法发送消息：{self.problem or '渠道尚未启动'}")
+        return TelegramOutput(self.runtime)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         bp = Blueprint("govbot_telegram", __name__)
         runtime = None if self.problem else TelegramRuntime(self.config, on_new_message, self.state)
+        self.runtime = runtime
         if runtime is not None:
             _register_listeners(bp, runtime)
 

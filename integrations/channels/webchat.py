@@ -2,6 +2,8 @@
 
 GET  /webhooks/webchat/          the page (static files under /webhooks/webchat/static/)
 POST /webhooks/webchat/webhook   {"sender": "<browser id>", "message": "..."} → [{"text": ..., "buttons": [...]}, ...]
+GET  /webhooks/webchat/updates?sender=<browser id>   messages sent outside a turn (an operator's takeover reply,
+                                 "the assistant is back"), each returned once: [{"text": ..., "from": "operator"}, ...]
 
 No secrets are needed, so the channel always loads. The page is plain HTML, CSS and JavaScript shipped in
 `webchat_static/`: no framework, no CDN, and a Content-Security-Policy that allows only this origin.
@@ -18,13 +20,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.masking import hash_sender_id
 from integrations.channels.common import SLOW_DOWN_TEXT, RateLimit, allow_message, collect_turn
+from integrations.channels.output import OutboxOutputChannel, drain_outbox
 from integrations.channels.state import ChannelState, channel_state
 
 logger = logging.getLogger(__name__)
@@ -155,6 +158,15 @@ class WebChatInput(InputChannel):
             self._state = channel_state()
         return self._state
 
+    def get_output_channel(self) -> OutputChannel | None:
+        """Where Rasa sends messages outside a turn: the browser's outbox, fetched by the page's polling."""
+        return OutboxOutputChannel(CHANNEL, lambda: self.state)
+
+    async def updates(self, browser_id: str) -> HTTPResponse:
+        pending = await drain_outbox(self.state, CHANNEL, f"{CHANNEL}-{browser_id}")
+        shown = [{**for_browser(m), "from": m.get("from", "assistant")} for m in pending if for_browser(m)]
+        return response.json(shown, headers=SECURITY_HEADERS, dumps=_dumps)
+
     def serve_file(self, name: str) -> HTTPResponse:
         found = self.files.get(name)
         if found is None:
@@ -197,5 +209,12 @@ class WebChatInput(InputChannel):
             except BadRequest as bad:
                 return error(bad.message, bad.status)
             return await self.answer(on_new_message, chat)
+
+        @webchat.route("/updates", methods=["GET"])
+        async def updates(request: Request) -> HTTPResponse:
+            sender = request.args.get("sender", "")
+            if not SENDER_PATTERN.fullmatch(sender):
+                return error(ERROR_SENDER)
+            return await self.updates(sender)
 
         return webchat

@@ -7,6 +7,9 @@
   const ENDPOINT = "webhook"; // relative: /webhooks/webchat/webhook, whatever prefix a proxy adds
   const TIMEOUT_MS = 30000;
   const NETWORK_ERROR = "网络不稳定，请稍后重试。";
+  const UPDATES = "updates"; // messages sent outside a turn: a staff member's reply, "the assistant is back"
+  const POLL_MS = 3000;
+  const OPERATOR_LABEL = "工作人员";
 
   const log = document.getElementById("log");
   const welcome = document.getElementById("welcome");
@@ -97,6 +100,41 @@
         addButtons(row, buttons);
       }
     });
+  }
+
+  function showPushedMessages(messages) {
+    messages.forEach((message) => {
+      if (message.from !== "operator") {
+        showBotMessages([message]);
+        return;
+      }
+      if (!message.text) {
+        return;
+      }
+      const row = addBubble("bot operator", message.text);
+      const label = document.createElement("div");
+      label.className = "sender";
+      label.textContent = OPERATOR_LABEL;
+      row.insertBefore(label, row.firstChild);
+    });
+  }
+
+  // Polls the outbox while the page is visible; a hidden tab fetches what waited once it is shown again.
+  async function poll() {
+    const mine = conversation;
+    try {
+      if (!document.hidden) {
+        const response = await fetch(UPDATES + "?sender=" + encodeURIComponent(senderId()), { cache: "no-store" });
+        const body = response.ok ? await response.json() : null;
+        if (mine === conversation && Array.isArray(body)) {
+          showPushedMessages(body);
+        }
+      }
+    } catch (e) {
+      // offline for a moment: the messages wait in the outbox for the next poll
+    } finally {
+      setTimeout(poll, POLL_MS);
+    }
   }
 
   function setBusy(value) {
@@ -219,4 +257,5 @@
   });
 
   senderId(); // create the id on first visit
+  setTimeout(poll, POLL_MS);
 })();

@@ -11,7 +11,7 @@ import logging
 import time
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel
+from rasa.core.channels.channel import InputChannel, OutputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -25,6 +25,7 @@ from integrations.channels.common import (
     allow_message,
     collect_turn,
 )
+from integrations.channels.output import UnavailableOutputChannel
 from integrations.channels.state import ChannelState, channel_state
 from integrations.channels.wechat.api import WeChatApi
 from integrations.channels.wechat.config import WeChatConfig
@@ -38,6 +39,7 @@ from integrations.channels.wechat.inbound import (
     verify_request,
 )
 from integrations.channels.wechat.menu import load_menu
+from integrations.channels.wechat.output import WeChatOutput
 from integrations.channels.wechat.replies import (
     LETTER_HINT_TEXT,
     cap,
@@ -89,6 +91,13 @@ class WeChatInput(InputChannel):
             api = WeChatApi.from_config(self.config)
             self._deliveries = Deliveries(self.state, api, self.config.passive_timeout, self.config.dedup_ttl)
         return self._deliveries
+
+    def get_output_channel(self) -> OutputChannel | None:
+        """Messages outside a turn (an operator's takeover reply) as customer-service messages."""
+        if not self.config.configured:
+            return UnavailableOutputChannel("微信公众号渠道未配置，无法发送消息：请设置环境变量 "
+                                            + ", ".join(self.config.missing))
+        return WeChatOutput(self.deliveries, self.state, self.config)
 
     def _not_configured(self) -> HTTPResponse:
         missing = ", ".join(self.config.missing)

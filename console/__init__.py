@@ -1,0 +1,1 @@
+"""Operator console: review conversation logs, take over conversations, improve the assistant (port 8002)."""

@@ -1,0 +1,880 @@
+"""The conversation index: one row per conversation, built incrementally from the masked conversation log.
+
+A conversation is one sender's session: `action_session_start` / `session_started` begin a new one. Its id is
+the id of its first `conversation_events` row (stable, unique, no allocation needed), its events are the
+sender's rows with ids from there up to `last_event_id`.
+
+`refresh_index(session)` reads the rows with id > the last indexed id (kept in `console_index_state`) and
+updates channel, times, turns, intents, the lowest NLU confidence, outcome flags and the search tokens. It is
+idempotent and safe to run from several processes (the state row is locked). Rows committed out of id order
+(PostgreSQL with several writers) are caught by remembering id gaps for a while.
+
+Outcomes: completed / service_error from slot `transaction_result`, fallback (nlu_fallback or
+action_default_fallback), handoff (action_request_human), abandoned form (a form became active and ended
+without its submit action, or is still active with no activity for 30 minutes). Automatic flags are the
+outcomes plus low confidence (< 0.5).
+
+Full-text search over the masked user and bot texts is portable: texts become CJK unigrams + bigrams and
+lower-case ASCII words, stored space-separated in `console_search_text`; SQLite indexes them with an FTS5
+table, PostgreSQL with a GIN index on to_tsvector('simple', tokens). A query matches when all its tokens do.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import time
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import yaml
+from sqlalchemy.orm import Session
+
+from bot.conversation_log import ConversationEvent
+from console.db import Base
+
+TIMEZONE = ZoneInfo("Asia/Shanghai")
+LOW_CONFIDENCE = 0.5
+STALE_FORM_SECONDS = 30 * 60
+BATCH_EVENTS = 20_000
+GAP_SECONDS = 600  # an id gap older than this is a rolled-back insert, not a late commit
+STATE_KEY = "conversation_index"
+STORIES_DIR = Path(__file__).resolve().parents[1] / "stories"
+
+OUTCOMES = ("completed", "fallback", "handoff", "abandoned_form", "service_error")
+FLAGS = (*OUTCOMES, "low_confidence")
+FLAG_LABELS = {
+    "completed": "办理成功",
+    "fallback": "未能理解",
+    "handoff": "转人工",
+    "abandoned_form": "表单中断",
+    "service_error": "服务异常",
+    "low_confidence": "低置信度",
+}
+REVIEW_STATUSES = ("unreviewed", "reviewed")
+REVIEW_LABELS = {"unreviewed": "待审核", "reviewed": "已审核"}
+CHANNELS = ("rest", "webchat", "wechat", "telegram")
+CHANNEL_LABELS = {"rest": "REST 接口", "webchat": "网页聊天", "wechat": "微信公众号", "telegram": "Telegram"}
+
+SESSION_START_ACTION = "action_session_start"
+FALLBACK_INTENT = "nlu_fallback"
+FALLBACK_ACTION = "action_default_fallback"
+HANDOFF_ACTION = "action_request_human"
+# Used when the stories folder cannot be read (the rules are the source of truth, see submit_actions).
+KNOWN_SUBMIT_ACTIONS = {
+    "rent_subsidy_form": {"action_submit_rent_subsidy"},
+    "rent_status_form": {"action_rent_subsidy_status"},
+    "entry_control_form": {"action_entry_control_answer"},
+    "port_status_form": {"action_port_status_answer"},
+    "job_fair_registration_form": {"action_submit_job_fair_registration"},
+    "job_registrations_form": {"action_list_job_fair_registrations"},
+}
+
+
+# ----------------------------------------------------------------------------------------------------
+# Tables
+
+
+class IndexState(Base):
+    __tablename__ = "console_index_state"
+    key = sa.Column(sa.String(64), primary_key=True)
+    last_event_id = sa.Column(sa.Integer, nullable=False, default=0)
+    updated_at = sa.Column(sa.Float)
+
+
+class IndexGap(Base):
+    """Event ids skipped over by the index that may still be committed (see module docstring)."""
+
+    __tablename__ = "console_index_gaps"
+    event_id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
+    seen_at = sa.Column(sa.Float, nullable=False)
+
+
+class Conversation(Base):
+    __tablename__ = "console_conversations"
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)  # = its first event's id
+    sender_id = sa.Column(sa.String(64), nullable=False)
+    last_event_id = sa.Column(sa.Integer, nullable=False)
+    channel = sa.Column(sa.String(32))
+    started_at = sa.Column(sa.Float, nullable=False)
+    last_at = sa.Column(sa.Float, nullable=False)
+    turns = sa.Column(sa.Integer, nullable=False, default=0)  # user messages
+    events = sa.Column(sa.Integer, nullable=False, default=0)
+    intents = sa.Column(sa.Text, nullable=False, default="")  # comma-separated, in order of first appearance
+    min_confidence = sa.Column(sa.Float)
+    completed = sa.Column(sa.Boolean, nullable=False, default=False)
+    fallback = sa.Column(sa.Boolean, nullable=False, default=False)
+    handoff = sa.Column(sa.Boolean, nullable=False, default=False)
+    abandoned_form = sa.Column(sa.Boolean, nullable=False, default=False)
+    service_error = sa.Column(sa.Boolean, nullable=False, default=False)
+    open_form = sa.Column(sa.String(255))  # the active form, or one that ended and waits for its submit action
+    form_closed = sa.Column(sa.Boolean, nullable=False, default=False)  # open_form ended: submit action next
+    last_action = sa.Column(sa.String(255))
+    review_status = sa.Column(sa.String(16), nullable=False, default="unreviewed")
+    reviewed_by = sa.Column(sa.String(64))
+    reviewed_at = sa.Column(sa.Float)
+
+    @property
+    def low_confidence(self) -> bool:
+        return self.min_confidence is not None and self.min_confidence < LOW_CONFIDENCE
+
+    def is_abandoned(self, now: float | None = None) -> bool:
+        stale = self.open_form is not None and self.last_at < (now or time.time()) - STALE_FORM_SECONDS
+        return bool(self.abandoned_form) or stale
+
+    def flags(self, now: float | None = None) -> list[str]:
+        """The automatic flags, in FLAGS order."""
+        found = {name for name in ("completed", "fallback", "handoff", "service_error") if getattr(self, name)}
+        if self.is_abandoned(now):
+            found.add("abandoned_form")
+        if self.low_confidence:
+            found.add("low_confidence")
+        return [name for name in FLAGS if name in found]
+
+    @property
+    def intent_list(self) -> list[str]:
+        return [name for name in (self.intents or "").split(",") if name]
+
+
+sa.Index("ix_console_conversations_sender", Conversation.sender_id, Conversation.id)
+sa.Index("ix_console_conversations_started", Conversation.started_at)
+sa.Index("ix_console_conversations_channel", Conversation.channel, Conversation.started_at)
+sa.Index("ix_console_conversations_review", Conversation.review_status, Conversation.started_at)
+
+
+class ConversationIntent(Base):
+    __tablename__ = "console_conversation_intents"
+    conversation_id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
+    intent = sa.Column(sa.String(255), primary_key=True)
+
+
+sa.Index("ix_console_conversation_intents_intent", ConversationIntent.intent, ConversationIntent.conversation_id)
+
+
+class SearchText(Base):
+    """Search tokens of a conversation's masked user and bot texts (see `text_tokens`)."""
+
+    __tablename__ = "console_search_text"
+    conversation_id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
+    tokens = sa.Column(sa.Text, nullable=False, default="")
+
+
+FTS_TABLE = "console_search_fts"
+for _statement in (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(tokens, content='console_search_text', "
+    "content_rowid='conversation_id')",
+    # External-content FTS5 table kept in step by triggers (the documented pattern).
+    f"CREATE TRIGGER IF NOT EXISTS console_search_ai AFTER INSERT ON console_search_text BEGIN "
+    f"INSERT INTO {FTS_TABLE}(rowid, tokens) VALUES (new.conversation_id, new.tokens); END",
+    f"CREATE TRIGGER IF NOT EXISTS console_search_ad AFTER DELETE ON console_search_text BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, tokens) VALUES ('delete', old.conversation_id, old.tokens); END",
+    f"CREATE TRIGGER IF NOT EXISTS console_search_au AFTER UPDATE ON console_search_text BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, tokens) VALUES ('delete', old.conversation_id, old.tokens); "
+    f"INSERT INTO {FTS_TABLE}(rowid, tokens) VALUES (new.conversation_id, new.tokens); END",
+):
+    sa.event.listen(SearchText.__table__, "after_create", sa.DDL(_statement).execute_if(dialect="sqlite"))
+sa.event.listen(
+    SearchText.__table__,
+    "after_create",
+    sa.DDL(
+        "CREATE INDEX IF NOT EXISTS ix_console_search_tsv ON console_search_text "
+        "USING gin (to_tsvector('simple', tokens))"
+    ).execute_if(dialect="postgresql"),
+)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Search tokens
+
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN_RUN = re.compile(rf"[{_HAN}]+|[0-9a-z]+")
+MAX_WORD = 40
+
+
+def _runs(text: str) -> list[str]:
+    return _TOKEN_RUN.findall(unicodedata.normalize("NFKC", text).lower())
+
+
+@functools.lru_cache(maxsize=8192)  # bot replies repeat a lot
+def text_tokens(text: str) -> frozenset[str]:
+    """Index tokens of a text: every Han character and every pair of neighbours, and ASCII words/numbers."""
+    tokens: set[str] = set()
+    for run in _runs(text):
+        if run[0] >= "\u3400":
+            tokens.update(run)
+            tokens.update(run[i : i + 2] for i in range(len(run) - 1))
+        elif len(run) <= MAX_WORD:
+            tokens.add(run)
+    return frozenset(tokens)
+
+
+def query_tokens(query: str) -> list[str]:
+    """Tokens a search must all find: bigrams of each Han run (the character itself for a single one)."""
+    tokens: list[str] = []
+    for run in _runs(query):
+        if run[0] >= "\u3400":
+            tokens += [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+        else:
+            tokens.append(run[:MAX_WORD])
+    return list(dict.fromkeys(tokens))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Forms and their submit actions
+
+
+@functools.cache
+def submit_actions() -> dict[str, frozenset[str]]:
+    """form → the actions the rules run right after it completes (`active_loop: null` then `action: …`)."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for path in sorted(STORIES_DIR.glob("*.yml")) if STORIES_DIR.is_dir() else []:
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for rule in content.get("rules") or []:
+            steps = rule.get("steps") or []
+            for index, step in enumerate(steps):
+                if isinstance(step, dict) and "active_loop" in step and step["active_loop"] is None:
+                    form = _form_before(steps[:index]) or _condition_form(rule)
+                    action = next((s["action"] for s in steps[index + 1 :] if isinstance(s, dict) and "action" in s),
+                                  None)
+                    if form and action:
+                        found[form].add(action)
+    merged = {form: set(actions) for form, actions in KNOWN_SUBMIT_ACTIONS.items()}
+    for form, actions in found.items():
+        merged[form] = actions
+    return {form: frozenset(actions) for form, actions in merged.items()}
+
+
+def _form_before(steps: list[Any]) -> str | None:
+    actions = [s["action"] for s in steps if isinstance(s, dict) and "action" in s]
+    return actions[-1] if actions else None
+
+
+def _condition_form(rule: dict[str, Any]) -> str | None:
+    for step in rule.get("condition") or []:
+        if isinstance(step, dict) and step.get("active_loop"):
+            return step["active_loop"]
+    return None
+
+
+# ----------------------------------------------------------------------------------------------------
+# Building the index
+
+
+@dataclass
+class _State:
+    """A conversation while events are applied to it (mirrors the Conversation columns)."""
+
+    id: int
+    sender_id: str
+    last_event_id: int
+    started_at: float
+    last_at: float
+    channel: str | None = None
+    turns: int = 0
+    events: int = 0
+    intents: str = ""
+    min_confidence: float | None = None
+    completed: bool = False
+    fallback: bool = False
+    handoff: bool = False
+    abandoned_form: bool = False
+    service_error: bool = False
+    open_form: str | None = None
+    form_closed: bool = False
+    last_action: str | None = None
+    # not columns:
+    is_new: bool = field(default=True, repr=False)
+    new_intents: list[str] = field(default_factory=list, repr=False)
+    new_tokens: set[str] = field(default_factory=set, repr=False)
+
+    @classmethod
+    def load(cls, row: Any) -> _State:
+        """From a Core row of _STATE_COLUMNS (not ORM objects: the index writes with Core statements, so ORM
+        copies in the caller's Session would go stale)."""
+        return cls(**dict(row._mapping), is_new=False)
+
+    def columns(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NOT_COLUMNS}
+
+    def abandon_form(self) -> None:
+        if self.open_form:
+            self.abandoned_form = True
+        self.open_form, self.form_closed = None, False
+
+
+_NOT_COLUMNS = frozenset({"is_new", "new_intents", "new_tokens"})
+_STATE_COLUMNS = [Conversation.__table__.c[f.name] for f in fields(_State) if f.name not in _NOT_COLUMNS]
+_PARSED_TYPES = frozenset({"user", "bot", "active_loop"})
+
+
+@dataclass(slots=True)
+class _Row:
+    id: int
+    sender_id: str
+    type_name: str | None
+    timestamp: float
+    intent_name: str | None
+    intent_confidence: float | None
+    action_name: str | None
+    data: str | None
+
+    def event(self) -> dict[str, Any]:
+        try:
+            value = json.loads(self.data or "{}")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+
+def _starts_session(row: _Row) -> bool:
+    return row.type_name == "session_started" or (row.type_name == "action" and row.action_name == SESSION_START_ACTION)
+
+
+def _continues_start(state: _State, row: _Row) -> bool:
+    """`session_started` right after `action_session_start` belongs to the conversation that action began."""
+    return row.type_name == "session_started" and state.events == 1 and state.last_action == SESSION_START_ACTION
+
+
+def _apply(state: _State, row: _Row) -> None:
+    """Update one conversation with one event (events of a sender come in id order)."""
+    state.last_event_id = max(state.last_event_id, row.id)
+    state.last_at = max(state.last_at, row.timestamp or state.last_at)
+    state.events += 1
+    kind = row.type_name
+    if kind == "user":
+        _apply_user(state, row)
+    elif kind == "action":
+        _apply_action(state, row.action_name or "")
+    elif kind == "slot":
+        if row.data and '"transaction_result"' in row.data:
+            event = row.event()
+            if event.get("name") == "transaction_result" and isinstance(event.get("value"), dict):
+                status = event["value"].get("status")
+                state.completed = state.completed or status == "completed"
+                state.service_error = state.service_error or status == "error"
+    elif kind == "active_loop":
+        _apply_loop(state, row.event().get("name"))
+    elif kind == "bot":
+        state.new_tokens |= text_tokens(str(row.event().get("text") or ""))
+
+
+def _apply_user(state: _State, row: _Row) -> None:
+    event = row.event()
+    state.turns += 1
+    if state.open_form and state.form_closed:  # the form ended and no submit action followed
+        state.abandon_form()
+    state.channel = state.channel or event.get("input_channel") or None
+    intent = row.intent_name
+    if intent:
+        known = state.intents.split(",") if state.intents else []
+        if intent not in known:
+            state.intents = ",".join([*known, intent])
+            state.new_intents.append(intent)
+        state.fallback = state.fallback or intent == FALLBACK_INTENT
+    if row.intent_confidence is not None:
+        confidence = float(row.intent_confidence)
+        state.min_confidence = confidence if state.min_confidence is None else min(state.min_confidence, confidence)
+    state.new_tokens |= text_tokens(str(event.get("text") or ""))
+
+
+def _apply_action(state: _State, name: str) -> None:
+    if name == FALLBACK_ACTION:
+        state.fallback = True
+    elif name == HANDOFF_ACTION:
+        state.handoff = True
+    if state.open_form and state.form_closed:
+        if name in submit_actions().get(state.open_form, ()):
+            state.open_form, state.form_closed = None, False  # completed as the rules intend
+        elif name == "action_listen":
+            state.abandon_form()
+    state.last_action = name
+
+
+def _apply_loop(state: _State, form: str | None) -> None:
+    if form:
+        if state.open_form and state.open_form != form:
+            state.abandon_form()  # another form took over before this one was submitted
+        state.open_form, state.form_closed = form, False
+    elif state.open_form and not state.form_closed:
+        if state.last_action != state.open_form:
+            state.abandon_form()  # ended by another action (cancel, handoff), not by filling its slots
+        elif submit_actions().get(state.open_form):
+            state.form_closed = True
+        else:
+            state.open_form = None  # a form without a submit action in the rules: done when filled
+
+
+def refresh_index(session: Session, *, batch_size: int = BATCH_EVENTS, max_batches: int | None = None) -> int:
+    """Index the conversation log's new rows; returns how many rows were read. Commits after every batch."""
+    total, batches = 0, 0
+    while max_batches is None or batches < max_batches:
+        count = _refresh_batch(session, batch_size)
+        session.commit()
+        total += count
+        batches += 1
+        if count < batch_size:
+            break
+    return total
+
+
+def _lock_state(session: Session) -> IndexState:
+    query = session.query(IndexState).filter(IndexState.key == STATE_KEY)
+    if session.get_bind().dialect.name == "sqlite":
+        # Take SQLite's write lock now: a second refresh waits here instead of reading the same rows.
+        session.execute(sa.update(IndexState).where(IndexState.key == STATE_KEY).values(key=STATE_KEY))
+    state = query.with_for_update().one_or_none()
+    if state is None:
+        insert = _insert_ignore(session, IndexState.__table__, ["key"])
+        session.execute(insert, [{"key": STATE_KEY, "last_event_id": 0}])
+        state = query.with_for_update().one()
+    return state
+
+
+def _insert_ignore(session: Session, table: sa.Table, keys: list[str]) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        return insert(table).on_conflict_do_nothing(index_elements=keys)
+    return table.insert().prefix_with("OR IGNORE")
+
+
+_EVENT_COLUMNS = [
+    ConversationEvent.id, ConversationEvent.sender_id, ConversationEvent.type_name, ConversationEvent.timestamp,
+    ConversationEvent.intent_name, ConversationEvent.intent_confidence, ConversationEvent.action_name,
+]
+
+
+def _read_rows(session: Session, condition: Any, limit: int | None = None) -> list[_Row]:
+    # The JSON is only needed for the few kinds whose details count (texts, form changes, results).
+    data = sa.case(
+        (ConversationEvent.type_name.in_(sorted(_PARSED_TYPES)), ConversationEvent.data),
+        (sa.and_(ConversationEvent.type_name == "slot", ConversationEvent.data.like('%"transaction_result"%')),
+         ConversationEvent.data),
+        else_=sa.null(),
+    )
+    query = sa.select(*_EVENT_COLUMNS, data).where(condition).order_by(ConversationEvent.id)
+    if limit:
+        query = query.limit(limit)
+    # Straight through the driver's cursor: SQLAlchemy's per-row result processing cost more than the
+    # query itself on a backlog of millions of rows.
+    connection = session.connection()
+    compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    args = [params[name] for name in compiled.positiontup] if compiled.positional else params
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(compiled.string, args)
+        return [_Row(*row) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+def _nothing_new(session: Session) -> bool:
+    """A cheap read first, so an idle console does not take the write lock every few seconds."""
+    last = session.execute(sa.select(IndexState.last_event_id).where(IndexState.key == STATE_KEY)).scalar()
+    newest = session.execute(sa.select(sa.func.max(ConversationEvent.id))).scalar()
+    gaps = session.execute(sa.select(IndexGap.event_id).limit(1)).first()
+    return newest is None or (last is not None and newest <= last and gaps is None)
+
+
+def _refresh_batch(session: Session, batch_size: int) -> int:
+    if _nothing_new(session):
+        return 0
+    state = _lock_state(session)
+    last = state.last_event_id
+    rows = _read_rows(session, ConversationEvent.id > last, batch_size)
+    late = _late_rows(session)
+    if not rows and not late:
+        return 0
+    now = time.time()
+    new_last = rows[-1].id if rows else last
+    _remember_gaps(session, last, [r.id for r in rows], now)
+    rows = sorted(late + rows, key=lambda r: r.id)
+    _index_rows(session, [r for r in rows if r.sender_id])
+    state.last_event_id = new_last
+    state.updated_at = now
+    return len(rows)
+
+
+def _remember_gaps(session: Session, last: int, ids: list[int], now: float) -> None:
+    previous, gaps = last, []
+    for event_id in ids:
+        gaps += range(previous + 1, event_id) if event_id - previous <= 1000 else []
+        previous = event_id
+    if gaps and last > 0:  # before the first refresh there is nothing to be late for
+        session.execute(_insert_ignore(session, IndexGap.__table__, ["event_id"]),
+                        [{"event_id": g, "seen_at": now} for g in gaps])
+
+
+def _late_rows(session: Session) -> list[_Row]:
+    """Rows committed after the index moved past their id; forget gaps older than GAP_SECONDS."""
+    session.execute(sa.delete(IndexGap).where(IndexGap.seen_at < time.time() - GAP_SECONDS))
+    gaps = [g for (g,) in session.execute(sa.select(IndexGap.event_id).limit(5000))]
+    if not gaps:
+        return []
+    rows = _read_rows(session, ConversationEvent.id.in_(gaps))
+    if rows:
+        session.execute(sa.delete(IndexGap).where(IndexGap.event_id.in_([r.id for r in rows])))
+    return rows
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _latest_conversations(session: Session, senders: list[str]) -> dict[str, _State]:
+    latest: dict[str, _State] = {}
+    for chunk in _chunks(senders):
+        newest = (
+            sa.select(sa.func.max(Conversation.id))
+            .where(Conversation.sender_id.in_(chunk))
+            .group_by(Conversation.sender_id)
+        )
+        for row in session.execute(sa.select(*_STATE_COLUMNS).where(Conversation.id.in_(newest))):
+            latest[row.sender_id] = _State.load(row)
+    return latest
+
+
+def _conversation_before(session: Session, sender: str, event_id: int) -> _State | None:
+    query = (
+        sa.select(*_STATE_COLUMNS)
+        .where(Conversation.sender_id == sender, Conversation.id < event_id)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    row = session.execute(query).first()
+    return _State.load(row) if row is not None else None
+
+
+def _new_state(row: _Row) -> _State:
+    return _State(id=row.id, sender_id=row.sender_id, last_event_id=row.id, started_at=row.timestamp or 0.0,
+                  last_at=row.timestamp or 0.0)
+
+
+def _index_rows(session: Session, rows: list[_Row]) -> None:
+    by_sender: dict[str, list[_Row]] = defaultdict(list)
+    for row in rows:
+        by_sender[row.sender_id].append(row)
+    latest = _latest_conversations(session, list(by_sender))
+    touched: dict[int, _State] = {}
+    for sender, sender_rows in by_sender.items():
+        current = latest.get(sender)
+        for row in sender_rows:
+            if current is not None and row.id < current.id:  # a late row of an earlier conversation
+                earlier = _conversation_before(session, sender, row.id)
+                if earlier is not None:
+                    earlier = touched.setdefault(earlier.id, earlier)
+                    _apply(earlier, row)
+                continue
+            if current is None or (_starts_session(row) and not _continues_start(current, row)):
+                if current is not None:
+                    current.abandon_form()  # the session ended with a form still open
+                current = _new_state(row)
+            touched[current.id] = current
+            _apply(current, row)
+    _write(session, list(touched.values()))
+
+
+def _write(session: Session, states: list[_State]) -> None:
+    new = [s for s in states if s.is_new]
+    old = [s for s in states if not s.is_new]
+    if new:
+        session.execute(Conversation.__table__.insert(), [s.columns() for s in new])
+    if old:
+        table = Conversation.__table__
+        names = [name for name in old[0].columns() if name != "id"]
+        statement = table.update().where(table.c.id == sa.bindparam("_id")).values(
+            {name: sa.bindparam(f"_{name}") for name in names}
+        )
+        session.execute(statement, [{f"_{k}": v for k, v in s.columns().items()} for s in old])
+    intents = [{"conversation_id": s.id, "intent": i} for s in states for i in s.new_intents]
+    if intents:
+        session.execute(_insert_ignore(session, ConversationIntent.__table__, ["conversation_id", "intent"]), intents)
+    _write_tokens(session, [s for s in states if s.new_tokens])
+
+
+def _write_tokens(session: Session, states: list[_State]) -> None:
+    existing: dict[int, str] = {}
+    old_ids = [s.id for s in states if not s.is_new]
+    for chunk in _chunks(old_ids):
+        query = sa.select(SearchText.conversation_id, SearchText.tokens).where(SearchText.conversation_id.in_(chunk))
+        existing.update(dict(session.execute(query).all()))
+    inserts, updates = [], []
+    for s in states:
+        if s.id in existing:
+            merged = set(existing[s.id].split()) | s.new_tokens
+            updates.append({"_id": s.id, "_tokens": " ".join(merged)})
+        else:
+            inserts.append({"conversation_id": s.id, "tokens": " ".join(s.new_tokens)})
+    if inserts:
+        session.execute(SearchText.__table__.insert(), inserts)
+    if updates:
+        table = SearchText.__table__
+        statement = table.update().where(table.c.conversation_id == sa.bindparam("_id"))
+        session.execute(statement.values(tokens=sa.bindparam("_tokens")), updates)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Queries
+
+
+@dataclass
+class Filters:
+    """The conversation list's filters (all optional). Dates are local (Asia/Shanghai), both inclusive."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    channel: str | None = None
+    intent: str | None = None
+    outcome: str | None = None  # one of FLAGS
+    max_confidence: float | None = None  # lowest NLU confidence at most this
+    review_status: str | None = None
+    tag: str | None = None
+    q: str | None = None  # full-text query
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_params(cls, params: dict[str, str]) -> Filters:
+        """From a query string; invalid values are dropped with a Chinese note in `errors`."""
+        f = cls()
+        f.date_from = _parse_date(params.get("date_from"), "开始日期", f.errors)
+        f.date_to = _parse_date(params.get("date_to"), "结束日期", f.errors)
+        f.channel = _choice(params.get("channel"), CHANNELS, "渠道", f.errors)
+        f.intent = (params.get("intent") or "").strip()[:255] or None
+        f.outcome = _choice(params.get("outcome"), FLAGS, "结果", f.errors)
+        f.review_status = _choice(params.get("review"), REVIEW_STATUSES, "审核状态", f.errors)
+        f.tag = (params.get("tag") or "").strip()[:64] or None
+        f.q = (params.get("q") or "").strip()[:200] or None
+        raw = (params.get("max_confidence") or "").strip()
+        if raw:
+            try:
+                value = float(raw)
+                if not 0 <= value <= 1:
+                    raise ValueError
+                f.max_confidence = value
+            except ValueError:
+                f.errors.append("最低置信度应为 0 到 1 之间的数字，已忽略。")
+        return f
+
+    def params(self) -> dict[str, str]:
+        """Back to query parameters (for links and forms)."""
+        values = {
+            "date_from": self.date_from.isoformat() if self.date_from else "",
+            "date_to": self.date_to.isoformat() if self.date_to else "",
+            "channel": self.channel or "",
+            "intent": self.intent or "",
+            "outcome": self.outcome or "",
+            "max_confidence": "" if self.max_confidence is None else f"{self.max_confidence:g}",
+            "review": self.review_status or "",
+            "tag": self.tag or "",
+            "q": self.q or "",
+        }
+        return {k: v for k, v in values.items() if v}
+
+
+def _parse_date(raw: str | None, label: str, errors: list[str]) -> date | None:
+    if not raw or not raw.strip():
+        return None
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        errors.append(f"{label}格式应为 年-月-日（例如 2026-03-01），已忽略。")
+        return None
+
+
+def _choice(raw: str | None, allowed: Sequence[str], label: str, errors: list[str]) -> str | None:
+    value = (raw or "").strip()
+    if not value:
+        return None
+    if value not in allowed:
+        errors.append(f"{label}“{value[:20]}”不存在，已忽略。")
+        return None
+    return value
+
+
+def local_day_start(day: date) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=TIMEZONE).timestamp()
+
+
+@dataclass
+class Page:
+    rows: list[Conversation]
+    total: int
+    page: int
+    per_page: int
+    tags: dict[int, list[str]]
+    now: float
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _outcome_condition(outcome: str, now: float) -> Any:
+    if outcome == "low_confidence":
+        return Conversation.min_confidence < LOW_CONFIDENCE
+    if outcome == "abandoned_form":
+        stale = sa.and_(Conversation.open_form.isnot(None), Conversation.last_at < now - STALE_FORM_SECONDS)
+        return sa.or_(Conversation.abandoned_form.is_(True), stale)
+    return getattr(Conversation, outcome).is_(True)
+
+
+def _text_condition(session: Session, query: str) -> Any:
+    tokens = query_tokens(query)
+    if not tokens:
+        return None
+    # Tokens are only Han characters and [0-9a-z] (see _runs), so quoting them is safe; ASCII words match as
+    # prefixes (a reference number's first digits find it).
+    if session.get_bind().dialect.name == "postgresql":
+        terms = " & ".join(f"'{t}':*" if t.isascii() else f"'{t}'" for t in tokens)
+        match = sa.text(
+            "to_tsvector('simple', console_search_text.tokens) @@ to_tsquery('simple', :search_q)"
+        ).bindparams(search_q=terms)
+        # OFFSET 0 keeps the subquery from being flattened into a join: PostgreSQL then runs the GIN search once
+        # (hashed subplan) instead of recomputing to_tsvector row by row while it walks the newest-first index.
+        return Conversation.id.in_(sa.select(SearchText.conversation_id).where(match).offset(0))
+    # FTS5: each token quoted (a phrase of one token), all of them required.
+    match = " ".join(f'"{t}"*' if t.isascii() else f'"{t}"' for t in tokens)
+    fts = sa.text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :search_q").bindparams(search_q=match)
+    return Conversation.id.in_(fts)
+
+
+def filter_conditions(session: Session, filters: Filters, now: float | None = None) -> list[Any]:
+    """SQL conditions on Conversation for the filters (also used by the dashboard)."""
+    from console.review import ConversationTag  # review.py builds on this module
+
+    now = now or time.time()
+    conditions: list[Any] = []
+    if filters.date_from:
+        conditions.append(Conversation.started_at >= local_day_start(filters.date_from))
+    if filters.date_to:
+        conditions.append(Conversation.started_at < local_day_start(filters.date_to + timedelta(days=1)))
+    if filters.channel:
+        conditions.append(Conversation.channel == filters.channel)
+    if filters.intent:
+        intents = sa.select(ConversationIntent.conversation_id).where(ConversationIntent.intent == filters.intent)
+        conditions.append(Conversation.id.in_(intents))
+    if filters.outcome:
+        conditions.append(_outcome_condition(filters.outcome, now))
+    if filters.max_confidence is not None:
+        conditions.append(Conversation.min_confidence <= filters.max_confidence)
+    if filters.review_status:
+        conditions.append(Conversation.review_status == filters.review_status)
+    if filters.tag:
+        from console.review import normalise_tag
+
+        tagged = sa.select(ConversationTag.conversation_id).where(ConversationTag.tag == normalise_tag(filters.tag))
+        conditions.append(Conversation.id.in_(tagged))
+    if filters.q:
+        text_condition = _text_condition(session, filters.q)
+        if text_condition is not None:
+            conditions.append(text_condition)
+    return conditions
+
+
+def search_conversations(
+    session: Session, filters: Filters | None = None, page: int = 1, per_page: int = 50, now: float | None = None
+) -> Page:
+    """One page of conversations matching the filters, newest first, with the total count and their tags."""
+    from console.review import tags_of
+
+    now = now or time.time()
+    filters = filters or Filters()
+    per_page = max(1, min(per_page, 200))
+    page = max(1, page)
+    conditions = filter_conditions(session, filters, now)
+    ordered = (
+        session.query(Conversation)
+        .filter(*conditions)
+        .order_by(Conversation.started_at.desc(), Conversation.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    count = sa.select(sa.func.count()).select_from(Conversation).where(*conditions)
+    if filters.q and query_tokens(filters.q):
+        # The text search dominates: run it once, the total coming with the page as a window count.
+        found = ordered.add_columns(sa.func.count().over()).all()
+        rows = [conversation for conversation, _ in found]
+        total = found[0][1] if found else (0 if page == 1 else session.execute(count).scalar_one())
+    else:
+        # Without it a count is a quick scan and the page walks the newest-first index: two cheap queries
+        # (a window count would sort every matching row).
+        total = session.execute(count).scalar_one()
+        rows = ordered.all()
+    return Page(rows, total, page, per_page, tags_of(session, [r.id for r in rows]), now)
+
+
+def get_conversation(session: Session, conversation_id: int) -> Conversation | None:
+    return session.get(Conversation, conversation_id)
+
+
+def conversation_of_event(session: Session, sender_id: str, event_id: int) -> Conversation | None:
+    """The conversation a stored event belongs to (None until the index has seen its sender)."""
+    return (
+        session.query(Conversation)
+        .filter(Conversation.sender_id == sender_id, Conversation.id <= event_id)
+        .order_by(Conversation.id.desc())
+        .first()
+    )
+
+
+def latest_conversation(session: Session, sender_id: str) -> Conversation | None:
+    return (
+        session.query(Conversation).filter(Conversation.sender_id == sender_id).order_by(Conversation.id.desc()).first()
+    )
+
+
+def conversation_events(session: Session, conversation: Conversation) -> list[tuple[int, dict[str, Any]]]:
+    """(row id, masked event) of one conversation, in storage order."""
+    next_start = (
+        sa.select(sa.func.min(Conversation.id))
+        .where(Conversation.sender_id == conversation.sender_id, Conversation.id > conversation.id)
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(ConversationEvent.id, ConversationEvent.data)
+        .where(
+            ConversationEvent.sender_id == conversation.sender_id,
+            ConversationEvent.id >= conversation.id,
+            # up to the next conversation (the index may not have seen the newest rows yet)
+            ConversationEvent.id < sa.func.coalesce(next_start, 2**31 - 1),
+        )
+        .order_by(ConversationEvent.id)
+    )
+    out = []
+    for event_id, data in session.execute(query):
+        try:
+            event = json.loads(data or "{}")
+        except ValueError:
+            event = {}
+        out.append((event_id, event if isinstance(event, dict) else {}))
+    return out
+
+
+def delete_conversations(session: Session, ids: Sequence[int]) -> None:
+    """Remove conversations from the index (retention); review data is removed by console.review."""
+    for chunk in _chunks(list(ids)):
+        session.execute(sa.delete(ConversationIntent).where(ConversationIntent.conversation_id.in_(chunk)))
+        session.execute(sa.delete(SearchText).where(SearchText.conversation_id.in_(chunk)))
+        session.execute(sa.delete(Conversation).where(Conversation.id.in_(chunk)))
+
+
+def reindex_tokens(session: Session, conversation: Conversation) -> None:
+    """Rebuild one conversation's search tokens from the events still stored (after a partial purge)."""
+    tokens: set[str] = set()
+    for _, event in conversation_events(session, conversation):
+        if event.get("event") in ("user", "bot"):
+            tokens |= text_tokens(str(event.get("text") or ""))
+    table = SearchText.__table__
+    session.execute(
+        table.update().where(table.c.conversation_id == conversation.id).values(tokens=" ".join(sorted(tokens)))
+    )

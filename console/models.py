@@ -1,0 +1,8 @@
+"""Imports every module that declares console tables, so `init_db` creates them all."""
+
+from __future__ import annotations
+
+import console.index  # noqa: F401
+import console.review  # noqa: F401
+import console.takeover  # noqa: F401
+import console.users  # noqa: F401

@@ -1,0 +1,1 @@
+"""One router per console area (`router = APIRouter()`); console.app.ROUTERS lists the modules it includes."""

@@ -1,0 +1,51 @@
+"""Messages outside a turn (an operator's takeover reply) go to the Telegram chat via sendMessage."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from rasa.core.channels.channel import OutputChannel
+from telegram.error import Forbidden, TelegramError
+
+from bot.masking import hash_sender_id
+from integrations.channels.output import DeliveryFailed
+from integrations.channels.telegram_render import render
+
+if TYPE_CHECKING:
+    from integrations.channels.telegram_bot import TelegramRuntime
+
+logger = logging.getLogger(__name__)
+
+BLOCKED_TEXT = "Telegram 消息未能送达：该用户已屏蔽机器人或删除了对话。请改用其他方式联系该用户。"
+FAILED_TEXT = "Telegram 消息未能送达：Telegram 接口暂时无法访问，请稍后重试。"
+NOT_A_CHAT_TEXT = "Telegram 消息未能送达：该会话的用户标识不是 Telegram 聊天编号。"
+
+
+class TelegramOutput(OutputChannel):
+    """sendMessage to the private chat (its id is the user id, which is the Rasa sender id)."""
+
+    def __init__(self, runtime: TelegramRuntime) -> None:
+        self.runtime = runtime
+
+    @classmethod
+    def name(cls) -> str:
+        return "telegram"
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        try:
+            chat_id = int(recipient_id)
+        except ValueError as error:
+            raise DeliveryFailed(NOT_A_CHAT_TEXT) from error
+        await self.runtime.ensure_initialised()
+        for outgoing in await render([message], self.runtime.handler.state):
+            try:
+                await self.runtime.bot.send_message(chat_id, outgoing.text, reply_markup=outgoing.keyboard)
+            except Forbidden as error:
+                raise DeliveryFailed(BLOCKED_TEXT) from error
+            except TelegramError as error:  # errors are shown to the operator, who may try again
+                logger.warning("Telegram message to %s not sent: %s", hash_sender_id(recipient_id), error)
+                raise DeliveryFailed(FAILED_TEXT) from error
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text, **kwargs})

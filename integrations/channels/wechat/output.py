@@ -1,0 +1,46 @@
+"""Messages outside a turn (an operator's takeover reply) go to the WeChat user as customer-service messages."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from rasa.core.channels.channel import OutputChannel
+
+from integrations.channels.output import DeliveryFailed
+from integrations.channels.state import ChannelState
+from integrations.channels.wechat.config import WeChatConfig
+from integrations.channels.wechat.delivery import Deliveries
+from integrations.channels.wechat.replies import cap, fit, render
+
+NOT_DELIVERED_TEXT = (
+    "微信客服消息未能送达：用户超过48小时未发消息、已取消关注，或接口调用受限。请改用其他方式联系该用户。"
+)
+
+
+class WeChatOutput(OutputChannel):
+    """Customer-service text messages, sent off the event loop like the channel's own late answers."""
+
+    def __init__(self, deliveries: Deliveries, state: ChannelState, config: WeChatConfig) -> None:
+        self.deliveries = deliveries
+        self.state = state
+        self.config = config
+
+    @classmethod
+    def name(cls) -> str:
+        return "wechat"
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        rendered = render([message])
+        limit = self.config.text_limit_bytes
+        parts = cap(fit(rendered.parts, limit), self.config.max_service_messages, limit)
+        if not parts:
+            return
+        if rendered.menu:  # "回复数字选择" must then pick from these buttons
+            await self.state.put(f"wechat:menu:{recipient_id}", rendered.menu, self.config.menu_ttl)
+        sent = await asyncio.to_thread(self.deliveries.send, recipient_id, parts)
+        if sent < len(parts):
+            raise DeliveryFailed(NOT_DELIVERED_TEXT)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text, **kwargs})
