@@ -6,6 +6,7 @@ Texts are what a citizen would type; assertions are what the citizen would read.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -190,9 +191,17 @@ def test_out_of_scope_and_handoff(stack: Stack) -> None:
 def test_conversation_log_has_intents_and_no_personal_data(stack: Stack) -> None:
     """Runs after the conversations above (file order): scan everything that was logged."""
     engine = create_engine(f"sqlite:///{stack.var_dir / 'conversation_log.db'}")
-    with engine.connect() as connection:
-        rows = [json.loads(r[0]) if isinstance(r[0], str) else r[0]
-                for r in connection.execute(text("SELECT data FROM conversation_events"))]
+
+    def logged() -> list[dict]:
+        with engine.connect() as connection:
+            return [json.loads(r[0]) for r in connection.execute(text("SELECT data FROM conversation_events"))]
+
+    # The log is written by a background thread in batches: wait for the last conversation's events.
+    deadline = time.monotonic() + 20
+    rows = logged()
+    while not any(r.get("name") == "action_request_human" for r in rows) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        rows = logged()
     dump = json.dumps(rows, ensure_ascii=False)
     assert len(rows) > 100
     for person in (CHEN, WANG, SUN, LIN, ("刘洋", "370202199811110050", "13800000004")):
