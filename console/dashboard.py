@@ -29,7 +29,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversation_log import ConversationEvent
-from console.index import TIMEZONE, Conversation, local_day_start
+from console.index import TIMEZONE, Conversation
+from console.search import local_day_start
 
 logger = logging.getLogger(__name__)
 

@@ -15,12 +15,11 @@ from console.index import (
     FLAG_LABELS,
     FLAGS,
     REVIEW_LABELS,
-    Filters,
     conversation_events,
     get_conversation,
-    search_conversations,
 )
 from console.review import all_tags, annotate, corrections_of, flags_of, tags_of
+from console.search import Filters, search_conversations
 from console.turns import build_turns
 from console.users import User
 from console.web import audit, current_user, get_db, render

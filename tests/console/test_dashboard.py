@@ -22,8 +22,9 @@ from bot.conversation_log import ConversationEvent
 from console import charts, dashboard
 from console.dashboard import DateRange, compute
 from console.db import init_db, make_engine, session_factory
-from console.index import TIMEZONE, local_day_start, refresh_index
+from console.index import TIMEZONE, refresh_index
 from console.routes.dashboard import build_charts
+from console.search import local_day_start
 from tests.console import seed
 from tests.console.conftest import login_as
 

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.conversation_log import ConversationEvent
 from console import index
 from console.db import init_db, make_engine, session_factory
-from console.index import Conversation, ConversationIntent, Filters, SearchText, refresh_index, search_conversations
+from console.index import Conversation, ConversationIntent, SearchText, refresh_index
 from console.retention import purge
 from console.review import add_tag, set_review_status
+from console.search import Filters, search_conversations
 from tests.console import seed
 
 DAY = 86400
