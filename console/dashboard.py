@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.conversation_log import ConversationEvent
 from console.index import TIMEZONE, Conversation
-from console.search import local_day_start
+from console.search import local_day_start, parse_date
 
 logger = logging.getLogger(__name__)
 
@@ -114,8 +114,8 @@ class DateRange:
         a note in Chinese for each one dropped."""
         errors: list[str] = []
         default = cls.last_days(now=now)
-        start = _parse_date(params.get("date_from"), "开始日期", errors)
-        end = _parse_date(params.get("date_to"), "结束日期", errors)
+        start = parse_date(params.get("date_from"), "开始日期", errors)
+        end = parse_date(params.get("date_to"), "结束日期", errors)
         if start and end and start > end:
             errors.append("开始日期晚于结束日期，已互换。")
             start, end = end, start
@@ -142,16 +142,6 @@ class DateRange:
 
     def params(self) -> dict[str, str]:
         return {"date_from": self.start.isoformat(), "date_to": self.end.isoformat()}
-
-
-def _parse_date(raw: str | None, label: str, errors: list[str]) -> date | None:
-    if not raw or not raw.strip():
-        return None
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        errors.append(f"{label}格式应为 年-月-日（例如 2026-03-01），已忽略。")
-        return None
 
 
 # ----------------------------------------------------------------------------------------------------

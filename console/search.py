@@ -50,8 +50,8 @@ class Filters:
     def from_params(cls, params: dict[str, str]) -> Filters:
         """From a query string; invalid values are dropped with a Chinese note in `errors`."""
         f = cls()
-        f.date_from = _parse_date(params.get("date_from"), "开始日期", f.errors)
-        f.date_to = _parse_date(params.get("date_to"), "结束日期", f.errors)
+        f.date_from = parse_date(params.get("date_from"), "开始日期", f.errors)
+        f.date_to = parse_date(params.get("date_to"), "结束日期", f.errors)
         f.channel = _choice(params.get("channel"), CHANNELS, "渠道", f.errors)
         f.intent = (params.get("intent") or "").strip()[:255] or None
         f.outcome = _choice(params.get("outcome"), FLAGS, "结果", f.errors)
@@ -85,7 +85,8 @@ class Filters:
         return {k: v for k, v in values.items() if v}
 
 
-def _parse_date(raw: str | None, label: str, errors: list[str]) -> date | None:
+def parse_date(raw: str | None, label: str, errors: list[str]) -> date | None:
+    """A local date from a form field; a bad one is dropped with a Chinese note in `errors`."""
     if not raw or not raw.strip():
         return None
     try:
