@@ -35,6 +35,7 @@ from console.db import init_db, make_engine, session_factory
 from console.settings import ConsoleSettings
 from console.users import create_user
 from tests.console import seed
+from tests.postgres import postgres_database
 
 PASSWORD = "benchmark password 2026"
 SEARCH_TERMS = (
@@ -184,7 +185,7 @@ def main() -> None:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="console-bench-")))
         urls = {"SQLite": f"sqlite:///{folder / 'conversation_log.db'}"}
         if not args.no_postgres:
-            urls["PostgreSQL"] = stack.enter_context(seed.postgres_database("govbot_console_bench"))
+            urls["PostgreSQL"] = stack.enter_context(postgres_database("govbot_console_bench"))
         engines = {name: make_engine(url) for name, url in urls.items()}
         for engine in engines.values():
             init_db(engine)

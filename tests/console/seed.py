@@ -17,7 +17,6 @@ realistic mix fast (masked templates re-used with fresh senders and times, execu
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -539,37 +538,6 @@ def all_texts(rows: Iterable[dict[str, Any]]) -> str:
 
 # ----------------------------------------------------------------------------------------------------
 # Throw-away PostgreSQL databases (tests and benchmark)
-
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-
-class PostgresUnavailable(RuntimeError):
-    pass
-
-
-@contextlib.contextmanager
-def postgres_database(prefix: str = "govbot_console_test") -> Iterator[str]:
-    """A fresh database `<prefix>_<random>` on the local PostgreSQL, dropped afterwards; yields its URL."""
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect():
-            pass
-    except sa.exc.OperationalError as error:
-        admin.dispose()
-        raise PostgresUnavailable(f"local PostgreSQL not reachable: {error}") from error
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(
-                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
-            )
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
 
 def reset_postgres(url: str) -> None:
     """Empty a test database (every table, the FTS index included)."""

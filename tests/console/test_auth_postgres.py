@@ -13,20 +13,17 @@ from console.app import create_app
 from console.settings import ConsoleSettings
 from console.users import AuditEntry
 from tests.console.conftest import PASSWORD, ensure_user, login_as, post_login
-from tests.console.seed import PostgresUnavailable, postgres_database
+from tests.postgres import postgres_or_skip
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
 def postgres_app(console_settings: ConsoleSettings) -> Iterator[FastAPI]:
-    try:
-        with postgres_database("govbot_console_auth") as url:
-            app = create_app(replace(console_settings, database_url=url), run_jobs=False)
-            yield app
-            app.state.engine.dispose()
-    except PostgresUnavailable as error:
-        pytest.skip(str(error))
+    with postgres_or_skip("govbot_console_auth") as url:
+        app = create_app(replace(console_settings, database_url=url), run_jobs=False)
+        yield app
+        app.state.engine.dispose()
 
 
 def test_login_admin_and_rate_limit_on_postgres(postgres_app: FastAPI) -> None:

@@ -7,7 +7,6 @@ import math
 import random
 import re
 import time
-import uuid
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterator
@@ -15,7 +14,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from bot.conversation_log import ConversationEvent
@@ -27,11 +25,11 @@ from console.routes.dashboard import build_charts
 from console.search import local_day_start
 from tests.console import seed
 from tests.console.conftest import login_as
+from tests.postgres import postgres_or_skip
 
 SVG = "{http://www.w3.org/2000/svg}"
 D0 = date(2026, 3, 2)  # the seeded range: D0 … D0 + 9 (Asia/Shanghai days)
 RANGE = DateRange(D0, D0 + timedelta(days=9))
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @pytest.fixture(autouse=True)
@@ -217,23 +215,8 @@ def test_days_are_asia_shanghai_days_and_the_range_is_inclusive(tmp_path, seeded
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect():
-            pass
-    except sa.exc.OperationalError as error:
-        admin.dispose()
-        pytest.skip(f"local PostgreSQL not reachable: {error}")
-    name = f"govbot_dashboard_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as connection:
-        connection.execute(
-            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
-        )
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    with postgres_or_skip("govbot_dashboard_test") as url:
+        yield url
 
 
 @pytest.mark.postgres

@@ -21,6 +21,7 @@ from console.retention import purge
 from console.review import add_tag, set_review_status
 from console.search import Filters, search_conversations
 from tests.console import seed
+from tests.postgres import postgres_or_skip
 
 DAY = 86400
 
@@ -32,11 +33,8 @@ def _hash_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    try:
-        with seed.postgres_database() as url:
-            yield url
-    except seed.PostgresUnavailable as error:
-        pytest.skip(str(error))
+    with postgres_or_skip("govbot_console_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

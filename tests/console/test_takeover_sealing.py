@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import random
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +16,7 @@ from bot.sealing import InvalidSeal, seal, unseal
 from console.takeover import real_sender_id, sync_handoffs
 from tests.console.conftest import login_as
 from tests.console.seed import handoff, seed_via_broker
+from tests.postgres import postgres_or_skip
 
 OPENID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 
@@ -131,23 +131,8 @@ def log_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'log.db'}"
         return
-    admin = sa.create_engine("postgresql://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect():
-            pass
-    except sa.exc.OperationalError as error:
-        admin.dispose()
-        pytest.skip(f"local PostgreSQL not reachable: {error}")
-    name = f"govbot_seal_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as connection:
-        connection.execute(
-            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
-        )
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    with postgres_or_skip("govbot_seal_test") as url:
+        yield url
 
 
 def test_two_replicas_store_one_row_per_sender(log_url: str, caplog: pytest.LogCaptureFixture) -> None:

@@ -34,12 +34,12 @@ from bot.conversation_log import (
     sender_hashes,
 )
 from bot.masking import hash_sender_id
+from tests.postgres import POSTGRES_ADMIN_URL, drop_database, postgres_or_skip
 
 SENDER = "wechat:oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
 NAME, ID, PHONE, CODE, TOKEN = "陈明", "330106199503140023", "13812340001", "482913", "tok-9f8e7d6c5b4a"
 SECRETS = [NAME, ID, PHONE, CODE, TOKEN, SENDER, "张三", "浙A12345", "6222021234567890123"]
 
-POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @pytest.fixture(autouse=True)
@@ -57,23 +57,8 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
     """A throw-away PostgreSQL database for this test run, dropped afterwards."""
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect():
-            pass
-    except sa.exc.OperationalError as error:
-        admin.dispose()
-        pytest.skip(f"local PostgreSQL not reachable: {error}")
-    name = f"govbot_convlog_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as connection:
-        connection.execute(
-            sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
-        )
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    with postgres_or_skip("govbot_convlog_test") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -365,8 +350,7 @@ def test_postgres_database_is_created_on_first_start(postgres_url: str) -> None:
     finally:
         broker.engine.dispose()
         admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        drop_database(admin, name)
         admin.dispose()
 
 
