@@ -16,10 +16,11 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from bot.settings import secret_from_env
 
 logger = logging.getLogger(__name__)
 
@@ -143,18 +144,10 @@ def mask_person_name(value: str) -> str:
 # Only for development: any real deployment sets PII_HASH_SECRET.
 _DEV_SECRET = "govbot-development-pii-secret"
 _HASHED_ID = re.compile(r"u_[0-9a-f]{16}")
-_warned_about_secret = False
 
 
 def _hash_secret() -> bytes:
-    global _warned_about_secret
-    secret = os.environ.get("PII_HASH_SECRET")
-    if not secret:
-        if not _warned_about_secret:
-            logger.warning("PII_HASH_SECRET is not set: user ids are hashed with the development secret.")
-            _warned_about_secret = True
-        secret = _DEV_SECRET
-    return secret.encode("utf-8")
+    return secret_from_env("PII_HASH_SECRET", _DEV_SECRET, "user ids are hashed").encode("utf-8")
 
 
 def hash_sender_id(sender_id: Any) -> Any:

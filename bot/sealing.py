@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from bot.settings import secret_from_env
+
 logger = logging.getLogger(__name__)
 
 # Only for development: any real deployment sets PII_SEAL_KEY (and keeps it: ids sealed under a lost key are lost).
 _DEV_KEY = "govbot-development-pii-seal-key"
-_warned_about_key = False
 
 
 class InvalidSeal(ValueError):
@@ -39,14 +39,7 @@ def _fernet(secret: str) -> Fernet:
 
 
 def _current() -> Fernet:
-    global _warned_about_key
-    secret = os.environ.get("PII_SEAL_KEY")
-    if not secret:
-        if not _warned_about_key:
-            logger.warning("PII_SEAL_KEY is not set: channel user ids are sealed with the development key.")
-            _warned_about_key = True
-        secret = _DEV_KEY
-    return _fernet(secret)
+    return _fernet(secret_from_env("PII_SEAL_KEY", _DEV_KEY, "channel user ids are sealed"))
 
 
 def seal(text: str) -> str:

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+logger = logging.getLogger(__name__)
+_warned: set[str] = set()
+
+
+def secret_from_env(name: str, development_value: str, what: str) -> str:
+    """A secret from the environment; without it, a development value and one warning per process.
+
+    Read on every call (cheap), so a test or a restart with a new value takes effect at once."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    if name not in _warned:
+        logger.warning("%s is not set: %s with the development value.", name, what)
+        _warned.add(name)
+    return development_value
 
 
 def load_dotenv(path: Path = ROOT / ".env") -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape as _html_escape
 
 from markupsafe import Markup
@@ -108,6 +109,40 @@ def _label_step(count: int, room: float, label_width: float) -> int:
     return max(1, math.ceil(count * label_width / max(room, 1)))
 
 
+@dataclass
+class _Plot:
+    """The frame shared by the charts with a value axis: plot area, y ticks, svg head/tail, parts so far."""
+
+    left: float
+    right: float
+    top: float
+    bottom: float
+    ticks: list[float]
+    head: str
+    tail: str
+    parts: list[str]
+
+    def y(self, value: float) -> float:
+        return self.bottom - (self.bottom - self.top) * value / self.ticks[-1]
+
+    def finish(self, series: Sequence[tuple[str, Sequence[float]]], height: int) -> Markup:
+        if len(series) > 1:
+            self.parts.append(_legend([name for name, _ in series], self.left, height - 12))
+        return Markup(self.head + "".join(self.parts) + self.tail)
+
+
+def _plot(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]], *, title: str, unit: str,
+          width: int, height: int, css_class: str, right_pad: float) -> _Plot | Markup:
+    """The frame, or the "暂无数据" panel when there is nothing to draw."""
+    values = [v for _, vals in series for v in vals]
+    if not labels or not values or max(values) <= 0:
+        return _empty(width, height, title, css_class)
+    left, right, top, bottom = 56.0, width - right_pad, 16.0, height - (48.0 if len(series) > 1 else 30.0)
+    ticks = nice_ticks(max(values), integer=_whole(values))
+    head, tail = _open_svg(width, height, title, _describe(labels, series, unit), css_class)
+    return _Plot(left, right, top, bottom, ticks, head, tail, [_y_axis(ticks, left, right, top, bottom, unit)])
+
+
 def bar_chart(
     labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[float]]],
@@ -119,31 +154,27 @@ def bar_chart(
     css_class: str = "bar-chart",
 ) -> Markup:
     """Vertical bars: one group per label, one bar per series (e.g. [("会话数", [3, 5, …])])."""
-    values = [v for _, vals in series for v in vals]
-    if not labels or not values or max(values) <= 0:
-        return _empty(width, height, title, css_class)
-    left, right, top, bottom = 56.0, width - 12.0, 16.0, height - (48.0 if len(series) > 1 else 30.0)
-    ticks = nice_ticks(max(values), integer=_whole(values))
-    head, tail = _open_svg(width, height, title, _describe(labels, series, unit), css_class)
-    parts = [_y_axis(ticks, left, right, top, bottom, unit)]
-    group = (right - left) / len(labels)
+    plot = _plot(labels, series, title=title, unit=unit, width=width, height=height, css_class=css_class,
+                 right_pad=12.0)
+    if isinstance(plot, Markup):
+        return plot
+    group = (plot.right - plot.left) / len(labels)
     bar = group * 0.8 / len(series)
-    step = _label_step(len(labels), right - left, 44)
+    step = _label_step(len(labels), plot.right - plot.left, 44)
     for i, label in enumerate(labels):
-        x0 = left + group * i + group * 0.1
+        x0 = plot.left + group * i + group * 0.1
         for s, (name, vals) in enumerate(series):
             value = vals[i]
-            h = (bottom - top) * value / ticks[-1]
+            y = plot.y(value)
             tip = f"{label} {name}：{format_number(value)}{unit}"
-            parts.append(
-                f'<rect class="bar" x="{x0 + bar * s:.1f}" y="{bottom - h:.1f}" width="{max(bar - 1, 1):.1f}" '
-                f'height="{h:.1f}" fill="{PALETTE[s % len(PALETTE)]}"><title>{escape(tip)}</title></rect>'
+            plot.parts.append(
+                f'<rect class="bar" x="{x0 + bar * s:.1f}" y="{y:.1f}" width="{max(bar - 1, 1):.1f}" '
+                f'height="{plot.bottom - y:.1f}" fill="{PALETTE[s % len(PALETTE)]}"><title>{escape(tip)}</title></rect>'
             )
         if i % step == 0:
-            parts.append(_text(left + group * (i + 0.5), bottom + 16, label, "tick", size=11, fill=MUTED))
-    if len(series) > 1:
-        parts.append(_legend([name for name, _ in series], left, height - 12))
-    return Markup(head + "".join(parts) + tail)
+            plot.parts.append(_text(plot.left + group * (i + 0.5), plot.bottom + 16, label, "tick", size=11,
+                                    fill=MUTED))
+    return plot.finish(series, height)
 
 
 def line_chart(
@@ -157,36 +188,32 @@ def line_chart(
     css_class: str = "line-chart",
 ) -> Markup:
     """Lines over labelled x positions (days), one polyline per series, a dot with a tooltip per point."""
-    values = [v for _, vals in series for v in vals]
-    if not labels or not values or max(values) <= 0:
-        return _empty(width, height, title, css_class)
-    left, right, top, bottom = 56.0, width - 16.0, 16.0, height - (48.0 if len(series) > 1 else 30.0)
-    ticks = nice_ticks(max(values), integer=_whole(values))
-    head, tail = _open_svg(width, height, title, _describe(labels, series, unit), css_class)
-    parts = [_y_axis(ticks, left, right, top, bottom, unit)]
-    dx = (right - left) / max(len(labels) - 1, 1)
-    step = _label_step(len(labels), right - left, 44)
+    plot = _plot(labels, series, title=title, unit=unit, width=width, height=height, css_class=css_class,
+                 right_pad=16.0)
+    if isinstance(plot, Markup):
+        return plot
+    dx = (plot.right - plot.left) / max(len(labels) - 1, 1)
+
+    def x_of(i: int) -> float:
+        return plot.left + dx * i if len(labels) > 1 else (plot.left + plot.right) / 2
+
+    step = _label_step(len(labels), plot.right - plot.left, 44)
     for i, label in enumerate(labels):
         if i % step == 0:
-            x = left + dx * i if len(labels) > 1 else (left + right) / 2
-            parts.append(f'<line class="tick" x1="{x:.1f}" y1="{bottom:.1f}" x2="{x:.1f}" y2="{bottom + 4:.1f}" '
-                         f'stroke="{AXIS}"/>')
-            parts.append(_text(x, bottom + 16, label, "tick", size=11, fill=MUTED))
+            x, bottom = x_of(i), plot.bottom
+            plot.parts.append(f'<line class="tick" x1="{x:.1f}" y1="{bottom:.1f}" x2="{x:.1f}" '
+                              f'y2="{bottom + 4:.1f}" stroke="{AXIS}"/>')
+            plot.parts.append(_text(x, bottom + 16, label, "tick", size=11, fill=MUTED))
     for s, (name, vals) in enumerate(series):
         colour = PALETTE[s % len(PALETTE)]
-        points = []
-        for i, value in enumerate(vals):
-            x = left + dx * i if len(labels) > 1 else (left + right) / 2
-            points.append((x, bottom - (bottom - top) * value / ticks[-1], labels[i], value))
+        points = [(x_of(i), plot.y(value), labels[i], value) for i, value in enumerate(vals)]
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in points)
-        parts.append(f'<polyline class="line" points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        plot.parts.append(f'<polyline class="line" points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
         for x, y, label, value in points:
             tip = f"{label} {name}：{format_number(value)}{unit}"
-            parts.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}">'
-                         f"<title>{escape(tip)}</title></circle>")
-    if len(series) > 1:
-        parts.append(_legend([name for name, _ in series], left, height - 12))
-    return Markup(head + "".join(parts) + tail)
+            plot.parts.append(f'<circle class="point" cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}">'
+                              f"<title>{escape(tip)}</title></circle>")
+    return plot.finish(series, height)
 
 
 def horizontal_bars(

@@ -39,7 +39,7 @@ def session_scope(factory: sessionmaker) -> Iterator[Session]:
     try:
         yield session
         session.commit()
-    except Exception:
+    except BaseException:
         session.rollback()
         raise
     finally:

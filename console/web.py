@@ -44,6 +44,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
 from bot.masking import mask_text
+from console.db import session_scope
 from console.sessions import find_session
 from console.users import ROLE_LABELS, AuditEntry, LoginSession, User
 
@@ -93,15 +94,8 @@ class Viewer:
 
 def get_db(request: Request) -> Iterator[Session]:
     """A Session for this request: committed when the route returns, rolled back when it raises."""
-    session: Session = request.app.state.session_factory()
-    try:
+    with session_scope(request.app.state.session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # --- login and roles -------------------------------------------------------------------------------------

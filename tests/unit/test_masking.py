@@ -395,11 +395,11 @@ def test_sender_hash(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_sender_hash_warns_without_secret(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
-    import bot.masking
+    import bot.settings
 
     monkeypatch.delenv("PII_HASH_SECRET", raising=False)
-    monkeypatch.setattr(bot.masking, "_warned_about_secret", False)
-    with caplog.at_level(logging.WARNING, logger="bot.masking"):
+    monkeypatch.setattr(bot.settings, "_warned", set())
+    with caplog.at_level(logging.WARNING, logger="bot.settings"):
         assert hash_sender_id("abc").startswith("u_")
     assert "PII_HASH_SECRET" in caplog.text
 
