@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from dataclasses import replace
@@ -12,10 +13,11 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 import console.app
-from console.app import create_app, load_jobs, run_jobs_once
+from console.app import create_app, run_jobs_once
 from console.settings import ConsoleSettings
 from console.users import AuditEntry
 from console.web import audit, localtime
+from tests.console import seed
 from tests.console.conftest import login_as
 
 
@@ -112,8 +114,25 @@ def test_periodic_jobs_run_with_a_committed_session_and_survive_errors(
         assert [entry.action for entry in db.query(AuditEntry)] == ["job"]
 
 
-def test_the_periodic_jobs_are_the_index_and_the_handoff_queue() -> None:
-    assert [job.__name__ for job in load_jobs()] == ["refresh_index", "sync_handoffs"]
+def test_the_running_console_indexes_new_conversations_and_queues_handoffs(
+    console_settings: ConsoleSettings, console_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the Rasa server logs shows up in the list and the takeover queue without anyone reindexing."""
+    monkeypatch.setenv("CONSOLE_REFRESH_SECONDS", "0.1")
+    app = create_app(console_settings, run_jobs=True)
+    with TestClient(app, follow_redirects=False) as client:
+        login_as(client, "operator")
+        handoff = seed.handoff(random.Random(3), time.time() - 60, "webchat")
+        seed.seed_via_broker(console_db_url, [handoff])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            listed = 'href="/conversations/' in client.get("/conversations?intent=request_human").text
+            queued = "网页聊天" in client.get("/takeover").text
+            if listed and queued:
+                break
+            time.sleep(0.2)
+        assert listed, "the periodic index job did not pick up the new conversation"
+        assert queued, "the periodic handoff job did not queue the request"
 
 
 def test_the_jobs_thread_starts_with_the_app(
