@@ -183,11 +183,6 @@ async def form_data(request: Request) -> dict[str, str]:
     return dict(await _form_pairs(request))
 
 
-async def form_list(request: Request, name: str) -> list[str]:
-    """Every value of a repeated form field (checkboxes, multi-selects)."""
-    return [value for key, value in await _form_pairs(request) if key == name]
-
-
 # --- templates -------------------------------------------------------------------------------------------
 
 
