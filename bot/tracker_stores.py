@@ -57,10 +57,11 @@ def _single_session(tracker: DialogueStateTracker) -> bool:
 
 
 class _SeenConversations:
-    """Bounded memory: lengths for many conversations, tracker objects for the most recent ones."""
+    """Bounded memory: lengths for many conversations, tracker objects for the most recently used ones."""
 
     def __init__(self, max_conversations: int = 50_000, max_trackers: int = 1_000) -> None:
         self._seen: OrderedDict[str, _Seen] = OrderedDict()
+        self._holding: OrderedDict[str, None] = OrderedDict()  # senders whose entry keeps a tracker object
         self._max_conversations = max_conversations
         self._max_trackers = max_trackers
 
@@ -71,11 +72,20 @@ class _SeenConversations:
         self._seen[sender_id] = seen
         self._seen.move_to_end(sender_id)
         if len(self._seen) > self._max_conversations:
-            self._seen.popitem(last=False)
-        if len(self._seen) > self._max_trackers:
-            # Drop the tracker object (not the length) of the conversation that was idle longest.
-            oldest = next(iter(self._seen.values()))
-            oldest.tracker = None
+            forgotten, _ = self._seen.popitem(last=False)
+            self._holding.pop(forgotten, None)
+        if seen.tracker is None:
+            self._holding.pop(sender_id, None)
+            return
+        self._holding[sender_id] = None
+        self._holding.move_to_end(sender_id)
+        while len(self._holding) > self._max_trackers:
+            # Drop the tracker object (not the length) of the conversation idle longest.
+            idle, _ = self._holding.popitem(last=False)
+            self._seen[idle].tracker = None
+
+    def trackers_held(self) -> int:
+        return len(self._holding)
 
 
 class _RememberingStore:

@@ -164,3 +164,19 @@ async def test_sql_rows_are_the_ones_rasa_writes(tmp_path: Path, domain: Domain)
     assert [row[:4] for row in ours_rows] == [row[:4] for row in rasa_rows]
     assert ("same-sender", "user", "search_job_fairs", None) in [row[:4] for row in ours_rows]
     assert [json.loads(row[4])["event"] for row in ours_rows] == [json.loads(row[4])["event"] for row in rasa_rows]
+
+
+def test_only_the_most_recent_trackers_are_kept_in_memory(domain: Domain) -> None:
+    """The reuse cache keeps lengths for many conversations but tracker objects for a bounded few."""
+    from bot.tracker_stores import _Seen, _SeenConversations
+
+    seen = _SeenConversations(max_conversations=5, max_trackers=2)
+    for index in range(4):
+        sender = f"citizen-{index}"
+        seen.put(sender, _Seen(DialogueStateTracker(sender, domain.slots), 0, index))
+    assert seen.trackers_held() == 2
+    assert [seen.get(f"citizen-{i}").tracker is not None for i in range(4)] == [False, False, True, True]
+    assert all(seen.get(f"citizen-{i}").length == 0 for i in range(4))  # lengths are still known
+    for index in range(4, 8):
+        seen.put(f"citizen-{index}", _Seen(None, 3, index))
+    assert seen.get("citizen-0") is None and seen.trackers_held() <= 2
