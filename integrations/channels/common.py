@@ -14,6 +14,14 @@ from integrations.channels.state import ChannelState
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 SLOW_DOWN_TEXT = "您发送消息的速度有点快，请稍等片刻再发送，我会继续为您服务。"
+# Checked on every channel before anything else looks at the text (NLU, masking, the conversation log).
+MAX_MESSAGE_CHARS = 2000
+TOO_LONG_TEXT = (
+    f"您的消息超过了{MAX_MESSAGE_CHARS}字，我暂时无法处理这么长的内容。请精简后重新发送，或分几次发送，"
+    "我会继续为您服务。"
+)
+BUTTONS_TTL = 24 * 3600  # a button shown today may still be clicked later today
+MAX_REMEMBERED_BUTTONS = 50
 UNSUPPORTED_TEXT = "抱歉，我暂时只能理解文字消息。请您直接输入想办理的事项，例如“申请租房补贴”或“查询入境管控措施”。"
 
 
@@ -33,6 +41,39 @@ class RateLimit:
 async def allow_message(state: ChannelState, channel: str, sender_id: str, rate: RateLimit) -> bool:
     """Count this message against the user's budget; False means answer with SLOW_DOWN_TEXT only."""
     return await state.hit(f"{channel}:{sender_id}", rate.limit, rate.window)
+
+
+def too_long(text: str) -> bool:
+    return len(text) > MAX_MESSAGE_CHARS
+
+
+def _offered_key(sender_id: str) -> str:
+    return f"buttons:{sender_id}"
+
+
+async def remember_buttons(state: ChannelState, sender_id: str, messages: list[dict[str, Any]]) -> None:
+    """Keep the payloads of the buttons just shown to this user: only these may come back as payloads."""
+    shown = [
+        button["payload"]
+        for message in messages
+        for button in (message.get("buttons") or message.get("quick_replies") or [])
+        if isinstance(button, dict) and isinstance(button.get("payload"), str) and button["payload"].startswith("/")
+    ]
+    if shown:
+        earlier = await state.get(_offered_key(sender_id)) or []
+        kept = [p for p in earlier if p not in shown][-(MAX_REMEMBERED_BUTTONS - len(shown)):] + shown
+        await state.put(_offered_key(sender_id), kept[-MAX_REMEMBERED_BUTTONS:], BUTTONS_TTL)
+
+
+async def trusted_text(state: ChannelState, sender_id: str, text: str) -> str:
+    """What Rasa may see of a user's text. A payload ("/intent{...}") skips NLU and sets entities at will, so it
+    passes only when it is a button this user was shown; a typed one loses its slash and is read as words."""
+    stripped = text.strip()
+    if not stripped.startswith("/"):
+        return text
+    if stripped in (await state.get(_offered_key(sender_id)) or []):
+        return stripped
+    return stripped.lstrip("/").strip()
 
 
 async def collect_turn(
