@@ -52,7 +52,9 @@ def latest_intent(tracker: Tracker) -> tuple[str, float]:
 
 
 def chat_user(tracker: Tracker) -> str:
-    return f"{tracker.get_latest_input_channel() or 'rest'}:{tracker.sender_id}"
+    """Who is talking, for the services' rate limits and the binding of a verified identity: the conversation id,
+    which each channel namespaces itself (wechat:…, tg:…, web:…, rest:…; integrations/channels/senders.py)."""
+    return tracker.sender_id
 
 
 class GovFormValidationAction(FormValidationAction):

@@ -2,8 +2,9 @@
 
 python -m bot build     generate NLU assets from the gazetteers
 python -m bot train     build, then train (Rasa skips training when nothing changed)
-python -m bot run       train if needed, then start Rasa, actions and the services sandbox
+python -m bot run       train if needed, then start Rasa, actions, the services sandbox and the console
 python -m bot serve     the Rasa server alone (the Procfile's `rasa` process)
+python -m bot actions   the action server alone (the Procfile's `actions` process)
 python -m bot shell     talk to the assistant in the terminal
 python -m bot evaluate  NLU scores on the held-out file
 """
@@ -16,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.production import enforce
+from bot.secret_store import ACTION_SERVER_TOKEN, RASA_API_TOKEN, secret_path, shared_secret
 from bot.settings import ROOT, Settings
 
 RASA_DATA = ["nlu/data", "nlu/generated/lookups.yml", "stories"]
@@ -26,13 +29,15 @@ def rasa(*args: str) -> list[str]:
 
 
 def rasa_server(*args: str) -> list[str]:
-    """Rasa's CLI with our performance fix (bot/rasa_server.py)."""
+    """Rasa's CLI with the API guard and our performance fixes (bot/rasa_server.py)."""
     return [sys.executable, "-m", "bot.rasa_server", *args]
 
 
 def environment(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{settings.action_port}/webhook")
+    # endpoints.yml sends it to the action server; generated under var/secrets/ in development
+    env.setdefault(ACTION_SERVER_TOKEN, shared_secret(ACTION_SERVER_TOKEN, settings))
     env.setdefault("ACTION_PORT", str(settings.action_port))
     env.setdefault("SERVICES_URL", settings.services_url)
     env.setdefault("SERVICES_PORT", str(settings.services_port))
@@ -57,11 +62,13 @@ def train(force: bool = False) -> None:
 
 
 def serve(settings: Settings) -> None:
+    # No --auth-token (Rasa reads it from the query string) and no CORS: bot/api_guard.py asks every route but the
+    # webhooks for the token in a header, and the web chat page is served from this same origin.
     args = rasa_server(
         "run",
         "--enable-api",
-        "--cors",
-        "*",
+        "--interface",
+        settings.rasa_host,
         "--model",
         "models",
         "--endpoints",
@@ -71,9 +78,13 @@ def serve(settings: Settings) -> None:
         "--port",
         str(settings.rasa_port),
     )
-    if os.environ.get("RASA_API_TOKEN"):  # protect Rasa's HTTP API (trackers hold raw personal data)
-        args += ["--auth-token", os.environ["RASA_API_TOKEN"]]
     os.execvpe(args[0], args, environment(settings))
+
+
+def actions() -> None:
+    from bot.action_server import main as action_server
+
+    action_server()
 
 
 def run(settings: Settings) -> None:
@@ -89,6 +100,7 @@ def run(settings: Settings) -> None:
         f"  operator console http://127.0.0.1:{os.environ.get('CONSOLE_PORT', '8002')}/   "
         "(first: python -m console create-user NAME --role admin)\n"
         f"  storage          {'Redis ' + settings.redis_url if settings.redis_url else 'SQLite under var/'}\n"
+        f"  Rasa HTTP API    header Authorization: Bearer <token>; token in {api_token_source(settings)}\n"
         "Press Ctrl-C to stop everything.\n",
         flush=True,
     )
@@ -96,18 +108,27 @@ def run(settings: Settings) -> None:
     os.execvpe(args[0], args, environment(settings))
 
 
+def api_token_source(settings: Settings) -> str:
+    if os.environ.get(RASA_API_TOKEN):
+        return "env RASA_API_TOKEN"
+    shared_secret(RASA_API_TOKEN, settings)  # generated now, so that the hint points at an existing file
+    return str(secret_path(RASA_API_TOKEN, settings))
+
+
 def shell(settings: Settings) -> None:
-    args = rasa("shell", "--model", "models", "--endpoints", "endpoints.yml")
+    args = rasa_server(
+        "shell", "--model", "models", "--endpoints", "endpoints.yml", "--interface", "127.0.0.1",
+    )
     os.execvpe(args[0], args, environment(settings))
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot", description="政务服务助手")
-    parser.add_argument("command", choices=["build", "train", "run", "serve", "shell", "evaluate"])
+    parser.add_argument("command", choices=["build", "train", "run", "serve", "actions", "shell", "evaluate"])
     parser.add_argument("--force", action="store_true", help="train even if nothing changed")
     options = parser.parse_args(argv)
     os.chdir(ROOT)
-    settings = Settings.from_env()
+    settings = enforce("rasa") if options.command in ("run", "serve") else Settings.from_env()
     if options.command == "build":
         build()
     elif options.command == "train":
@@ -116,6 +137,8 @@ def main(argv: list[str] | None = None) -> None:
         run(settings)
     elif options.command == "serve":
         serve(settings)
+    elif options.command == "actions":
+        actions()
     elif options.command == "shell":
         shell(settings)
     else:

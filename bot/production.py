@@ -91,6 +91,7 @@ def enforce(process: str) -> Settings:
     found = problems(process)
     if found:
         lines = "\n".join(f"  - {item}" for item in found)
-        print(f"生产模式（GOVBOT_ENV=production）下拒绝启动 {process}：\n{lines}\n见 docs/security.md。", file=sys.stderr)
+        header = f"{process} 拒绝启动，请先处理以下配置问题（生产环境清单见 docs/security.md）："
+        print(f"{header}\n{lines}", file=sys.stderr)
         raise SystemExit(2)
     return Settings.from_env()

@@ -1,4 +1,9 @@
-"""Rasa's own command line, with two measured performance fixes (`python -m bot.rasa_server run ...`).
+"""Rasa's own command line, with its HTTP API guarded and two measured performance fixes
+(`python -m bot.rasa_server run ...`).
+
+The guard (bot/api_guard.py) is installed on the Sanic app that `rasa.core.run.configure_app` builds: every route
+other than the channels' webhooks needs the API token in an Authorization header. This reaches into Rasa, so it is
+applied only to the Rasa version it was written and tested for (tests/security/test_rasa_api.py).
 
 Profiling the Rasa server under load (py-spy, bench/run.py) showed two hot spots that do constant work again
 on every turn; both fixes keep Rasa's behaviour:
@@ -12,15 +17,22 @@ on every turn; both fixes keep Rasa's behaviour:
 from __future__ import annotations
 
 import sys
-from functools import cache
+from functools import cache, wraps
 from typing import Any
 
+import rasa
+import rasa.core.run
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
+
+from bot import api_guard
+from bot.secret_store import RASA_API_TOKEN, shared_secret
+
+TESTED_RASA_VERSION = "3.6.21"
 
 
 @cache
@@ -55,13 +67,40 @@ def _resolve_by_type(type_name: str, default: type[Event] | None = None) -> type
     return found if found is not None else _original_resolve_by_type(type_name, default)
 
 
+def check_rasa_version() -> None:
+    if rasa.__version__ != TESTED_RASA_VERSION:
+        raise SystemExit(
+            f"bot/rasa_server.py was written for Rasa {TESTED_RASA_VERSION}, found {rasa.__version__}: "
+            "check the API guard and the performance fixes against the new version before starting."
+        )
+
+
 def apply_fixes() -> None:
+    check_rasa_version()
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]
 
 
+def guard_api(token: str) -> None:
+    """Make every app Rasa builds from now on answer only the webhooks without `token` (see bot/api_guard.py)."""
+    check_rasa_version()
+    original = rasa.core.run.configure_app
+    if getattr(original, "guarded", False):
+        return
+
+    @wraps(original)
+    def configure_app(*args: Any, **kwargs: Any) -> Any:
+        app = original(*args, **kwargs)
+        api_guard.install(app, token)
+        return app
+
+    configure_app.guarded = True  # type: ignore[attr-defined]
+    rasa.core.run.configure_app = configure_app
+
+
 def main() -> None:
     apply_fixes()
+    guard_api(shared_secret(RASA_API_TOKEN))
     from rasa.__main__ import main as rasa_main
 
     sys.argv = ["rasa", *sys.argv[1:]]

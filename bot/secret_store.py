@@ -7,6 +7,7 @@ finds the same value and nothing has to be configured. In production there is no
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import tempfile
@@ -49,10 +50,8 @@ def _generated(path: Path) -> str:
     try:
         with os.fdopen(fd, "w", encoding="ascii") as file:
             file.write(secrets.token_urlsafe(32))
-        try:
-            os.link(temporary, path)  # fails if another process created it first; then its value wins
-        except FileExistsError:
-            pass
+        with contextlib.suppress(FileExistsError):  # another process created it first: its value wins
+            os.link(temporary, path)
     finally:
         os.unlink(temporary)
     return path.read_text("ascii").strip()

@@ -14,7 +14,7 @@ from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import TrackerStore
 
 from bot.settings import Settings
-from bot.tracker_stores import FastRedisTrackerStore, FastSQLTrackerStore
+from bot.tracker_stores import TRACKER_DB_NAME, FastRedisTrackerStore, FastSQLTrackerStore
 
 KEY_PREFIX = "govbot"
 
@@ -45,7 +45,8 @@ class ConfiguredTrackerStore:
             domain=domain,
             event_broker=event_broker,
             dialect="sqlite",
-            db=str(settings.var_dir / "tracker.db"),
+            db=str(settings.var_dir / TRACKER_DB_NAME),
+            record_exp=settings.tracker_ttl_seconds,  # raw personal data expires, as in Redis
         )
 
 

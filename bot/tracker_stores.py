@@ -13,12 +13,20 @@ store also re-reads the key to merge older sessions). Here:
 
 A turn retrieves its tracker first and saves it last while holding the conversation's lock (Redis lock store
 across replicas), so what the store remembers between the two is still true when it saves.
+
+Trackers hold what citizens typed, raw: they expire. Redis drops a conversation's key `record_exp` seconds after
+its last save; the SQL store does the same by the time of the newest event: an expired conversation is deleted
+when it is next retrieved, and all expired ones by a sweep at most once an hour (and by `python -m console purge`,
+through `purge_expired_trackers`). The SQL store's queries run on a worker thread, not on the server's event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
+import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +39,13 @@ from rasa.shared.core.trackers import DialogueStateTracker, get_trackers_for_con
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import sessionmaker
 
+from bot.settings import Settings
 from bot.sqlite import create_engine
+
+logger = logging.getLogger(__name__)
+
+SWEEP_INTERVAL_SECONDS = 3600
+TRACKER_DB_NAME = "tracker.db"
 
 
 @dataclass
@@ -68,6 +82,10 @@ class _SeenConversations:
     def get(self, sender_id: str) -> _Seen | None:
         return self._seen.get(sender_id)
 
+    def forget(self, sender_id: str) -> None:
+        self._seen.pop(sender_id, None)
+        self._holding.pop(sender_id, None)
+
     def put(self, sender_id: str, seen: _Seen) -> None:
         self._seen[sender_id] = seen
         self._seen.move_to_end(sender_id)
@@ -94,14 +112,22 @@ class _RememberingStore:
     async def _stamp(self, sender_id: str) -> Any:
         raise NotImplementedError
 
-    async def _load(self, sender_id: str) -> _Seen:
+    async def _load(self, sender_id: str, stamp: Any) -> _Seen:
         raise NotImplementedError
 
+    async def _expire_if_stale(self, sender_id: str, stamp: Any) -> bool:
+        """Delete the conversation when it has expired (True); Redis expires keys itself."""
+        return False
+
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        stamp = await self._stamp(sender_id)
+        if await self._expire_if_stale(sender_id, stamp):
+            self._seen.forget(sender_id)
+            return None
         seen = self._seen.get(sender_id)
-        if seen is not None and seen.reusable() and await self._stamp(sender_id) == seen.stamp:
+        if seen is not None and seen.reusable() and stamp == seen.stamp:
             return seen.tracker
-        seen = await self._load(sender_id)
+        seen = await self._load(sender_id, stamp)
         self._seen.put(sender_id, seen)
         return seen.tracker
 
@@ -118,22 +144,60 @@ class _RememberingStore:
 
 
 class FastSQLTrackerStore(_RememberingStore, SQLTrackerStore):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, record_exp: float | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.record_exp = record_exp  # seconds a conversation is kept after its newest event; None: forever
         self._seen = _SeenConversations()
+        self._last_sweep = time.monotonic()
         # Rasa's engine opens a new SQLite connection per session: use a pooled, tuned one (bot/sqlite.py).
         self.engine.dispose()
         self.engine = create_engine(self.engine.url)
         self.sessionmaker = sessionmaker(bind=self.engine)
 
-    async def _stamp(self, sender_id: str) -> Any:
-        newest = sa.select(sa.func.max(self.SQLEvent.id)).where(self.SQLEvent.sender_id == sender_id)
+    def _query_stamp(self, sender_id: str) -> tuple[Any, Any]:
+        newest = sa.select(sa.func.max(self.SQLEvent.id), sa.func.max(self.SQLEvent.timestamp)).where(
+            self.SQLEvent.sender_id == sender_id
+        )
         with self.engine.connect() as connection:
-            return connection.execute(newest).scalar()
+            return tuple(connection.execute(newest).one())
 
-    async def _load(self, sender_id: str) -> _Seen:
-        stamp = await self._stamp(sender_id)
-        tracker = await SQLTrackerStore.retrieve(self, sender_id)
+    async def _stamp(self, sender_id: str) -> Any:
+        """(newest event id, its time): the id tells whether anyone wrote, the time whether it expired."""
+        return await asyncio.to_thread(self._query_stamp, sender_id)
+
+    def _cutoff(self) -> float | None:
+        return None if not self.record_exp else time.time() - self.record_exp
+
+    async def _expire_if_stale(self, sender_id: str, stamp: Any) -> bool:
+        cutoff, newest = self._cutoff(), stamp[1]
+        if cutoff is None or newest is None or newest >= cutoff:
+            return False
+        await asyncio.to_thread(self._delete, sender_id)
+        return True
+
+    def _delete(self, sender_id: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(sa.delete(self.SQLEvent.__table__).where(self.SQLEvent.sender_id == sender_id))
+
+    def _query_events(self, sender_id: str, all_sessions: bool) -> list[dict[str, Any]]:
+        with self.session_scope() as session:
+            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=all_sessions).all()
+            return [json.loads(row.data) for row in rows]
+
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
+        events = await asyncio.to_thread(self._query_events, sender_id, fetch_events_from_all_sessions)
+        if not self.domain or not events:
+            return None
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
+        if await self._expire_if_stale(conversation_id, await self._stamp(conversation_id)):
+            self._seen.forget(conversation_id)
+            return None
+        return await self._retrieve(conversation_id, fetch_events_from_all_sessions=True)
+
+    async def _load(self, sender_id: str, stamp: Any) -> _Seen:
+        tracker = await self._retrieve(sender_id, fetch_events_from_all_sessions=False)
         return _Seen(tracker, len(tracker.events) if tracker else 0, stamp)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -142,9 +206,18 @@ class FastSQLTrackerStore(_RememberingStore, SQLTrackerStore):
             await super().save(tracker)
         else:
             await self.stream_events(tracker)
-            self._insert(tracker.sender_id, new_events)
+            await asyncio.to_thread(self._insert, tracker.sender_id, new_events)
         stamp = await self._stamp(tracker.sender_id)
         self._seen.put(tracker.sender_id, _Seen(tracker, len(tracker.events), stamp, _single_session(tracker)))
+        self._maybe_sweep()
+
+    def _maybe_sweep(self) -> None:
+        """Now and then, delete every expired conversation (in the background: a turn never waits for it)."""
+        cutoff = self._cutoff()
+        if cutoff is None or time.monotonic() - self._last_sweep < SWEEP_INTERVAL_SECONDS:
+            return
+        self._last_sweep = time.monotonic()
+        asyncio.get_running_loop().run_in_executor(None, delete_expired, self.engine, self.SQLEvent.__table__, cutoff)
 
     def _insert(self, sender_id: str, events: list[Any]) -> None:
         """The same rows as Rasa's `save`, in one bulk insert instead of one ORM object per event."""
@@ -178,7 +251,7 @@ class FastRedisTrackerStore(_RememberingStore, RedisTrackerStore):
     async def _stamp(self, sender_id: str) -> Any:
         return self.red.strlen(self.key_prefix + sender_id)
 
-    async def _load(self, sender_id: str) -> _Seen:
+    async def _load(self, sender_id: str, stamp: Any) -> _Seen:
         stored = self.red.get(self.key_prefix + sender_id)
         tracker = self.deserialise_tracker(sender_id, stored) if stored is not None else None
         if tracker is None:
@@ -198,3 +271,37 @@ class FastRedisTrackerStore(_RememberingStore, RedisTrackerStore):
         self.red.set(self.key_prefix + tracker.sender_id, serialised, ex=timeout or self.record_exp)
         stamp = len(serialised.encode("utf-8"))
         self._seen.put(tracker.sender_id, _Seen(tracker, len(tracker.events), stamp, _single_session(tracker)))
+
+
+def delete_expired(engine: sa.engine.Engine, events: sa.Table, cutoff: float) -> int:
+    """Delete the conversations whose newest event is older than `cutoff`; how many were deleted."""
+    expired = (
+        sa.select(events.c.sender_id).group_by(events.c.sender_id).having(sa.func.max(events.c.timestamp) < cutoff)
+    )
+    try:
+        with engine.begin() as connection:
+            senders = [row[0] for row in connection.execute(expired)]
+            for start in range(0, len(senders), 500):
+                connection.execute(sa.delete(events).where(events.c.sender_id.in_(senders[start : start + 500])))
+    except sa.exc.SQLAlchemyError:
+        logger.exception("Could not delete expired conversations from the tracker store.")
+        return 0
+    if senders:
+        logger.info("Deleted %d expired conversation(s) from the tracker store.", len(senders))
+    return len(senders)
+
+
+def purge_expired_trackers(settings: Settings | None = None) -> int:
+    """Delete expired conversations from the embedded SQLite tracker store (Redis expires its keys itself)."""
+    settings = settings or Settings.from_env()
+    path = settings.var_dir / TRACKER_DB_NAME
+    if settings.redis_url or not path.exists():
+        return 0
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        table = sa.Table("events", sa.MetaData(), autoload_with=engine)
+        return delete_expired(engine, table, time.time() - settings.tracker_ttl_seconds)
+    except sa.exc.NoSuchTableError:
+        return 0
+    finally:
+        engine.dispose()

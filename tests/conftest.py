@@ -1,4 +1,5 @@
-"""Fixtures shared by every test folder: the real services sandbox, started in-process."""
+"""Fixtures shared by every test folder: the real services sandbox (in-process) and the whole stack as `make run`
+starts it (services sandbox, action server and Rasa server, one per test session, started on first use)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import uvicorn
 
 from services.app import create_app
 from services.settings import Settings
-from tests.e2e.stack import free_port
+from tests.e2e.stack import ROOT, Stack, free_port
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +39,14 @@ def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread.join(timeout=10)
 
 
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if not list((ROOT / "models").glob("*.tar.gz")):
+        pytest.fail("no trained model in models/: run `make test` (it trains first) or `make train`")
+    running = Stack(tmp_path_factory.mktemp("stack"))
+    try:
+        yield running.start()
+    finally:
+        running.stop_all()

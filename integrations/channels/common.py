@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,16 @@ class RateLimit:
 async def allow_message(state: ChannelState, channel: str, sender_id: str, rate: RateLimit) -> bool:
     """Count this message against the user's budget; False means answer with SLOW_DOWN_TEXT only."""
     return await state.hit(f"{channel}:{sender_id}", rate.limit, rate.window)
+
+
+# C0 controls other than tab and newline, DEL and C1 controls (NEL \x85 among them): PostgreSQL's jsonb refuses
+# \u0000, and line breaks YAML and logs do not expect let a text break out of the line it was written into.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def clean_text(text: str) -> str:
+    """A user's text without control characters (\r\n and \r become \n)."""
+    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def too_long(text: str) -> bool:

@@ -15,6 +15,7 @@ from typing import Any
 
 from rasa.core.channels.channel import OutputChannel
 
+from integrations.channels.senders import ForeignSender, user_id
 from integrations.channels.state import ChannelState
 
 OUTBOX_TTL = 24 * 3600  # a citizen who comes back to the page within a day still gets the operator's answer
@@ -72,6 +73,10 @@ class OutboxOutputChannel(OutputChannel):
         return "outbox"
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        try:
+            user_id(self.channel, recipient_id)
+        except ForeignSender as error:
+            raise DeliveryFailed("该会话不属于此渠道，消息未发送。") from error
         entry = outbox_entry(recipient_id, message)
         if len(entry) > 3:  # more than recipient, from and time: something to show
             await self._state().push(outbox_key(self.channel, recipient_id), entry, OUTBOX_TTL)

@@ -1,41 +1,133 @@
-"""Rasa's REST channel plus an outbox: POST /webhooks/rest/webhook works exactly as in Rasa; messages sent outside
-a turn (an operator's takeover reply, the notice that the assistant is back) wait at
-GET /webhooks/rest/outbox?sender=<sender id> until the client fetches them (each message is returned once).
+"""The REST channel for tests, scripts and server-to-server integrations, in Rasa's request and reply format.
 
-credentials.yml: `integrations.channels.rest.RestInput:` in place of `rest:` (same channel name "rest").
+POST /webhooks/rest/webhook   {"sender": "<id>", "message": "..."} → [{"recipient_id": "<id>", "text": ..., ...}]
+GET  /webhooks/rest/outbox?sender=<id>   messages sent outside a turn (an operator's takeover reply), each once
+
+Unlike Rasa's own REST channel, the client chooses only its own id inside the `rest:` namespace: the conversation is
+`rest:<id>` and the input channel is always "rest", so no request can continue a WeChat, Telegram or web chat
+conversation. Client metadata is ignored, a typed payload counts only when it is a button this sender was shown,
+and messages are length-checked and rate-limited before Rasa sees them.
+
+Development mode (the default) serves everyone, as today. In production the channel is off unless
+REST_CHANNEL_ENABLED=true, and then every request must carry `Authorization: Bearer <REST_CHANNEL_TOKEN>`.
+credentials.yml: `integrations.channels.rest.RestInput:` (channel name "rest").
 """
 
 from __future__ import annotations
 
+import hmac
 import json
+import logging
+import os
+import re
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from rasa.core.channels.channel import OutputChannel
-from rasa.core.channels.rest import RestInput as RasaRestInput
+from rasa.core.channels.channel import InputChannel, OutputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from integrations.channels.common import OnNewMessage
+from bot.masking import hash_sender_id
+from bot.settings import is_production
+from integrations.channels.common import (
+    SLOW_DOWN_TEXT,
+    TOO_LONG_TEXT,
+    OnNewMessage,
+    RateLimit,
+    allow_message,
+    clean_text,
+    collect_turn,
+    remember_buttons,
+    too_long,
+    trusted_text,
+)
 from integrations.channels.output import OutboxOutputChannel, drain_outbox
+from integrations.channels.senders import sender_id as conversation_id
 from integrations.channels.state import ChannelState, channel_state
 
-MAX_SENDER_CHARS = 256
-ERROR_NO_SENDER = "请在查询参数 sender 中提供会话标识（发送消息时使用的 sender）。"
+logger = logging.getLogger(__name__)
+
+CHANNEL = "rest"
+# Room for a message far over the length cap (100,000 characters, \u-escaped), so it gets the polite refusal.
+MAX_BODY_BYTES = 1024 * 1024
+SENDER = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
+
+ERROR_DISABLED = "REST 渠道在生产环境中未开启（需设置 REST_CHANNEL_ENABLED 和 REST_CHANNEL_TOKEN）。"
+ERROR_TOKEN = "REST 渠道需要访问令牌：请在请求头中提供 Authorization: Bearer <REST_CHANNEL_TOKEN>。"
+ERROR_BAD_JSON = "请求格式不正确：请发送 JSON 对象，例如 {\"sender\": \"user-1\", \"message\": \"你好\"}。"
+ERROR_TOO_LARGE = "请求内容过大，请精简后重新发送。"
+ERROR_SENDER = "请提供会话标识 sender（1 至 128 个字符，不含控制字符）。"
+ERROR_MESSAGE = "请提供文字消息 message。"
+ERROR_TURN_FAILED = "抱歉，系统暂时繁忙，请稍后重试。"
 
 _dumps = partial(json.dumps, ensure_ascii=False)
 
 
-class RestInput(RasaRestInput):
-    """Registered in credentials.yml as `integrations.channels.rest.RestInput:` (no settings)."""
+class BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class RestSettings:
+    enabled: bool
+    token: str | None  # required by every request when set (always set when enabled in production)
+
+    @classmethod
+    def from_env(cls) -> RestSettings:
+        token = os.environ.get("REST_CHANNEL_TOKEN", "").strip() or None
+        if not is_production():
+            return cls(True, token)
+        enabled = os.environ.get("REST_CHANNEL_ENABLED", "").strip().lower() in ("1", "true", "yes", "on")
+        return cls(enabled and token is not None, token)
+
+
+def error(message: str, status: int) -> HTTPResponse:
+    return response.json({"error": message}, status=status, dumps=_dumps)
+
+
+def parse_request(body: bytes) -> tuple[str, str]:
+    """(client sender id, message text) from the body; BadRequest with a Chinese message otherwise."""
+    if len(body) > MAX_BODY_BYTES:
+        raise BadRequest(ERROR_TOO_LARGE, 413)
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest(ERROR_BAD_JSON) from exc
+    if not isinstance(data, dict):
+        raise BadRequest(ERROR_BAD_JSON)
+    sender, message = data.get("sender"), data.get("message")
+    if not isinstance(sender, str) or not SENDER.fullmatch(sender):
+        raise BadRequest(ERROR_SENDER)
+    if not isinstance(message, str) or not clean_text(message).strip():
+        raise BadRequest(ERROR_MESSAGE)
+    return sender, clean_text(message)
+
+
+def for_client(client_sender: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rasa's reply format, addressed to the id the client knows (not the namespaced conversation id)."""
+    return [{**message, "recipient_id": client_sender} for message in messages]
+
+
+class RestInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> RestInput:
         return cls()
 
-    def __init__(self, state: ChannelState | None = None) -> None:
+    def __init__(self, state: ChannelState | None = None, settings: RestSettings | None = None) -> None:
         self._state = state
+        self.settings = settings or RestSettings.from_env()
+        self.rate = RateLimit.from_env()
+        if is_production() and not self.settings.enabled:
+            logger.info("REST channel is off in production (REST_CHANNEL_ENABLED and REST_CHANNEL_TOKEN not set)")
 
     @property
     def state(self) -> ChannelState:
@@ -45,17 +137,62 @@ class RestInput(RasaRestInput):
         return self._state
 
     def get_output_channel(self) -> OutputChannel | None:
-        return OutboxOutputChannel(self.name(), lambda: self.state)
+        return OutboxOutputChannel(CHANNEL, lambda: self.state)
+
+    def refusal(self, request: Request) -> HTTPResponse | None:
+        """Why this request may not use the channel (off in production, token missing), or None."""
+        if not self.settings.enabled:
+            return error(ERROR_DISABLED, 403)
+        if self.settings.token is None:
+            return None
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), self.settings.token.encode()):
+            return None
+        return error(ERROR_TOKEN, 401)
+
+    async def answer(self, on_new_message: OnNewMessage, client_sender: str, text: str) -> list[dict[str, Any]]:
+        sender = conversation_id(CHANNEL, client_sender)
+        if too_long(text):
+            return [{"text": TOO_LONG_TEXT}]
+        if not await allow_message(self.state, CHANNEL, sender, self.rate):
+            return [{"text": SLOW_DOWN_TEXT}]
+        text = await trusted_text(self.state, sender, text)
+        messages = await collect_turn(on_new_message, text=text, sender_id=sender, channel=CHANNEL)
+        await remember_buttons(self.state, sender, messages)
+        return messages
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        webhook = super().blueprint(on_new_message)
+        rest = Blueprint("govbot_rest", __name__)
 
-        @webhook.route("/outbox", methods=["GET"])
+        @rest.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return self.refusal(request) or response.json({"status": "ok"})
+
+        @rest.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            refused = self.refusal(request)
+            if refused:
+                return refused
+            try:
+                client_sender, text = parse_request(request.body)
+            except BadRequest as bad:
+                return error(bad.message, bad.status)
+            try:
+                messages = await self.answer(on_new_message, client_sender, text)
+            except Exception:
+                logger.exception("rest: turn failed for %s", hash_sender_id(conversation_id(CHANNEL, client_sender)))
+                return error(ERROR_TURN_FAILED, 500)
+            return response.json(for_client(client_sender, messages), dumps=_dumps)
+
+        @rest.route("/outbox", methods=["GET"])
         async def outbox(request: Request) -> HTTPResponse:
-            sender = request.args.get("sender", "")
-            if not sender or len(sender) > MAX_SENDER_CHARS:
-                return response.json({"error": ERROR_NO_SENDER}, status=400, dumps=_dumps)
-            return response.json(await drain_outbox(self.state, self.name(), sender), dumps=_dumps)
+            refused = self.refusal(request)
+            if refused:
+                return refused
+            client_sender = request.args.get("sender", "")
+            if not SENDER.fullmatch(client_sender):
+                return error(ERROR_SENDER, 400)
+            pending = await drain_outbox(self.state, CHANNEL, conversation_id(CHANNEL, client_sender))
+            return response.json(for_client(client_sender, pending), dumps=_dumps)
 
-        return webhook
-
+        return rest

@@ -26,20 +26,28 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.masking import hash_sender_id
-from integrations.channels.common import SLOW_DOWN_TEXT, RateLimit, allow_message, collect_turn
+from integrations.channels.common import (
+    SLOW_DOWN_TEXT,
+    TOO_LONG_TEXT,
+    RateLimit,
+    allow_message,
+    clean_text,
+    collect_turn,
+    remember_buttons,
+    too_long,
+    trusted_text,
+)
 from integrations.channels.output import OutboxOutputChannel, drain_outbox
+from integrations.channels.senders import sender_id as conversation_id
 from integrations.channels.state import ChannelState, channel_state
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "webchat"
 STATIC_DIR = Path(__file__).with_name("webchat_static")
-MAX_MESSAGE_CHARS = 2000
 MAX_BODY_BYTES = 16 * 1024  # 2,000 Chinese characters are 6 KB of UTF-8, even \u-escaped they stay under 16 KB
 # The browser sends a random UUID; a short or free-form id could be guessed and continue someone else's session.
 SENDER_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
-# C0 controls other than tab/newline: PostgreSQL's jsonb (the conversation log) rejects \u0000 outright.
-CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -63,7 +71,7 @@ ERROR_TOO_LARGE = "请求内容过大，请精简后重新发送。"
 ERROR_SENDER = "会话标识无效，请刷新页面或点击“新对话”后重试。"
 ERROR_NO_MESSAGE = "请输入您要咨询的内容后再发送。"
 ERROR_NOT_TEXT = "消息内容必须是文字，请重新输入。"
-ERROR_TOO_LONG = f"消息过长（最多{MAX_MESSAGE_CHARS}字），请精简或分几次发送。"
+ERROR_TOO_LONG = TOO_LONG_TEXT
 ERROR_TURN_FAILED = "抱歉，系统暂时繁忙，请稍后重试。"
 ERROR_NOT_FOUND = "页面不存在，请访问聊天首页。"
 
@@ -105,10 +113,10 @@ def parse_request(body: bytes) -> ChatRequest:
         raise BadRequest(ERROR_NO_MESSAGE)
     if not isinstance(message, str):
         raise BadRequest(ERROR_NOT_TEXT)
-    message = CONTROL_CHARS.sub("", message).strip()
+    message = clean_text(message).strip()
     if not message:
         raise BadRequest(ERROR_NO_MESSAGE)
-    if len(message) > MAX_MESSAGE_CHARS:
+    if too_long(message):
         raise BadRequest(ERROR_TOO_LONG)
     return ChatRequest(sender, message)
 
@@ -163,7 +171,7 @@ class WebChatInput(InputChannel):
         return OutboxOutputChannel(CHANNEL, lambda: self.state)
 
     async def updates(self, browser_id: str) -> HTTPResponse:
-        pending = await drain_outbox(self.state, CHANNEL, f"{CHANNEL}-{browser_id}")
+        pending = await drain_outbox(self.state, CHANNEL, conversation_id(CHANNEL, browser_id))
         shown = [{**for_browser(m), "from": m.get("from", "assistant")} for m in pending if for_browser(m)]
         return response.json(shown, headers=SECURITY_HEADERS, dumps=_dumps)
 
@@ -175,13 +183,15 @@ class WebChatInput(InputChannel):
         return response.raw(body, headers=SECURITY_HEADERS, content_type=content_type)
 
     async def answer(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], chat: ChatRequest) -> HTTPResponse:
-        # A separate namespace: a web visitor can never pick a WeChat or Telegram user's tracker as sender id.
-        sender_id = f"{CHANNEL}-{chat.sender}"
+        # The web chat's own namespace (web:<browser id>): a visitor can never reach another channel's conversation.
+        sender_id = conversation_id(CHANNEL, chat.sender)
         if not await allow_message(self.state, CHANNEL, sender_id, self.rate):
             logger.info("webchat: rate limit reached for %s", hash_sender_id(sender_id))
             return response.json([{"text": SLOW_DOWN_TEXT}], headers=SECURITY_HEADERS, dumps=_dumps)
         try:
-            messages = await collect_turn(on_new_message, text=chat.message, sender_id=sender_id, channel=CHANNEL)
+            text = await trusted_text(self.state, sender_id, chat.message)
+            messages = await collect_turn(on_new_message, text=text, sender_id=sender_id, channel=CHANNEL)
+            await remember_buttons(self.state, sender_id, messages)
         except Exception:
             logger.exception("webchat: turn failed for %s", hash_sender_id(sender_id))
             return error(ERROR_TURN_FAILED, 500)

@@ -46,7 +46,7 @@ def stack(fake_telegram: FakeTelegram, channel_stack: Stack) -> Stack:
 
 @pytest.fixture
 def rasa(stack: Stack) -> RasaClient:
-    return RasaClient(stack.rasa_url)
+    return RasaClient(stack.rasa_url, stack.api_token)
 
 
 # --- web chat --------------------------------------------------------------------------------------------
@@ -60,8 +60,8 @@ async def test_web_chat_page_receives_the_operator_reply(stack: Stack, rasa: Ras
         assert answer.status_code == 200 and answer.json()
         assert (await page.get("/updates", params={"sender": browser})).json() == []
 
-        await rasa.send(f"webchat-{browser}", OPERATOR_TEXT, "wangfang", channel="webchat")
-        await rasa.send(f"webchat-{browser}", "本次人工服务已结束。", "wangfang", {"handback": True}, channel="webchat")
+        await rasa.send(f"web:{browser}", OPERATOR_TEXT, "wangfang", channel="webchat")
+        await rasa.send(f"web:{browser}", "本次人工服务已结束。", "wangfang", {"handback": True}, channel="webchat")
         updates = (await page.get("/updates", params={"sender": browser})).json()
         assert updates == [
             {"text": OPERATOR_TEXT, "from": "operator"},
@@ -101,7 +101,7 @@ async def test_the_open_page_shows_the_operator_reply_labelled(
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#log .msg.bot:not(.welcome)")) >= 1)
     browser_id = browser.execute_script("return localStorage.getItem('govbot.webchat.sender');")
 
-    await rasa.send(f"webchat-{browser_id}", OPERATOR_TEXT, "wangfang", channel="webchat")
+    await rasa.send(f"web:{browser_id}", OPERATOR_TEXT, "wangfang", channel="webchat")
     reply = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#log .msg.operator"))[0]  # polled within ~3 s
     assert reply.find_element(By.CSS_SELECTOR, ".sender").text == "工作人员"
     assert reply.find_element(By.CSS_SELECTOR, ".bubble").text == OPERATOR_TEXT
@@ -116,14 +116,14 @@ async def test_rest_outbox_holds_the_operator_reply(stack: Stack, rasa: RasaClie
     async with httpx.AsyncClient(base_url=f"{stack.rasa_url}/webhooks/rest", timeout=30) as rest:
         answer = await rest.post("/webhook", json={"sender": sender, "message": "你好"})
         assert answer.status_code == 200 and answer.json()[0]["recipient_id"] == sender  # Rasa's REST as before
-        await rasa.send(sender, OPERATOR_TEXT, "wangfang")  # output_channel=latest: the REST channel
+        await rasa.send(f"rest:{sender}", OPERATOR_TEXT, "wangfang")  # output_channel=latest: the REST channel
         (message,) = (await rest.get("/outbox", params={"sender": sender})).json()
         assert message["text"] == OPERATOR_TEXT and message["from"] == "operator"
         assert message["recipient_id"] == sender
         assert (await rest.get("/outbox", params={"sender": sender})).json() == []
         missing = await rest.get("/outbox")
         assert missing.status_code == 400 and "sender" in missing.json()["error"]
-    tracker = httpx.get(f"{stack.rasa_url}/conversations/{sender}/tracker", timeout=10).json()
+    tracker = stack.api("GET", f"/conversations/rest:{sender}/tracker").json()
     stored = [e for e in tracker["events"] if e["event"] == "bot" and e["text"] == OPERATOR_TEXT]
     assert stored and stored[0]["metadata"]["operator"] == "wangfang"
 
@@ -147,13 +147,13 @@ async def test_telegram_chat_receives_the_operator_reply(
 ) -> None:
     user_id = _telegram_user(stack, fake_telegram, channel_env["TELEGRAM_SECRET_TOKEN"])
     before = len(fake_telegram.sent_texts(user_id))
-    await rasa.send(str(user_id), OPERATOR_TEXT, "wangfang")
+    await rasa.send(f"tg:{user_id}", OPERATOR_TEXT, "wangfang")
     assert fake_telegram.sent_texts(user_id)[before:] == [OPERATOR_TEXT]
 
     fake_telegram.blocked_chats.add(user_id)
     with pytest.raises(RasaError, match="已屏蔽机器人"):
-        await rasa.send(str(user_id), "这条发不出去", "wangfang")
-    tracker = httpx.get(f"{stack.rasa_url}/conversations/{user_id}/tracker", timeout=10).json()
+        await rasa.send(f"tg:{user_id}", "这条发不出去", "wangfang")
+    tracker = stack.api("GET", f"/conversations/tg:{user_id}/tracker").json()
     texts = [e.get("text") for e in tracker["events"] if e["event"] == "bot"]
     assert OPERATOR_TEXT in texts and "这条发不出去" not in texts  # an undelivered reply is not recorded as sent
 
@@ -178,12 +178,12 @@ def wechat_channel(fake: FakeWeChatApi) -> WeChatInput:
 async def test_wechat_reply_goes_out_as_customer_service_messages(fake_wechat: FakeWeChatApi) -> None:
     output = wechat_channel(fake_wechat).get_output_channel()
     openid = new_openid()
-    await output.send_response(openid, {"text": OPERATOR_TEXT, "operator": "wangfang"})
+    await output.send_response(f"wechat:{openid}", {"text": OPERATOR_TEXT, "operator": "wangfang"})
     assert fake_wechat.texts_to(openid) == [OPERATOR_TEXT]
 
     line = "请携带身份证原件、租赁合同和社保缴纳证明到政务服务中心二楼窗口办理。"
     long_reply = "\n".join(f"{i}. {line}" for i in range(60))
-    await output.send_response(openid, {"text": long_reply, "operator": "wangfang"})
+    await output.send_response(f"wechat:{openid}", {"text": long_reply, "operator": "wangfang"})
     parts = fake_wechat.texts_to(openid)[1:]
     assert len(parts) > 1 and all(len(p.encode()) <= 2048 for p in parts)  # WeChat's limit per message
     assert "\n".join(parts).replace("\n\n", "\n").startswith("0. 请携带身份证原件")
@@ -194,7 +194,7 @@ async def test_wechat_reply_outside_the_48_hour_window_fails_loudly(fake_wechat:
     openid = new_openid()
     fake_wechat.fail_next(openid, 45015)
     with pytest.raises(DeliveryFailed) as failure:
-        await output.send_response(openid, {"text": OPERATOR_TEXT, "operator": "wangfang"})
+        await output.send_response(f"wechat:{openid}", {"text": OPERATOR_TEXT, "operator": "wangfang"})
     assert str(failure.value) == NOT_DELIVERED_TEXT and "48小时" in NOT_DELIVERED_TEXT
     assert fake_wechat.texts_to(openid) == []
 
@@ -202,4 +202,4 @@ async def test_wechat_reply_outside_the_48_hour_window_fails_loudly(fake_wechat:
 async def test_an_unconfigured_channel_refuses_instead_of_dropping() -> None:
     output = WeChatInput(WeChatConfig.from_env({})).get_output_channel()
     with pytest.raises(DeliveryFailed, match="微信公众号渠道未配置"):
-        await output.send_response(new_openid(), {"text": OPERATOR_TEXT})
+        await output.send_response(f"wechat:{new_openid()}", {"text": OPERATOR_TEXT})

@@ -42,7 +42,7 @@ def texts(messages: list[dict]) -> str:
 
 
 def user_turns(stack: Stack, sender: str) -> list[str]:
-    tracker = httpx.get(f"{stack.rasa_url}/conversations/webchat-{sender}/tracker", timeout=30).json()
+    tracker = stack.api("GET", f"/conversations/web:{sender}/tracker").json()
     return [e["text"] for e in tracker["events"] if e["event"] == "user"]
 
 

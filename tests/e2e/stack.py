@@ -90,8 +90,7 @@ class Stack:
                    self.processes["services"])
 
     def start_actions(self) -> None:
-        self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions",
-                                "--port", str(self.action_port)])
+        self._spawn("actions", [sys.executable, "-m", "bot", "actions"])
         url = f"http://127.0.0.1:{self.action_port}/health"
         wait_until(lambda: httpx.get(url).status_code == 200, 90, "action server", self.processes["actions"])
 
@@ -100,8 +99,24 @@ class Stack:
         wait_until(self._rasa_ready, 180, "Rasa server", self.processes["rasa"])
 
     def _rasa_ready(self) -> bool:
-        status = httpx.get(f"{self.rasa_url}/status")
+        status = httpx.get(f"{self.rasa_url}/status", headers=self.api_headers)
         return status.status_code == 200 and bool(status.json().get("model_file"))
+
+    @property
+    def api_token(self) -> str:
+        """The Rasa API token, as `make run` leaves it: from the environment, or generated under var/secrets/."""
+        if "RASA_API_TOKEN" in self.env:
+            return self.env["RASA_API_TOKEN"]
+        path = self.var_dir / "secrets" / "rasa_api_token"
+        return path.read_text("ascii").strip() if path.exists() else ""
+
+    @property
+    def api_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_token}"}
+
+    def api(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """A call to Rasa's HTTP API with the token (as the console makes them)."""
+        return httpx.request(method, f"{self.rasa_url}{path}", headers=self.api_headers, timeout=30, **kwargs)
 
     def start(self) -> Stack:
         self.var_dir.mkdir(parents=True, exist_ok=True)
@@ -163,8 +178,13 @@ class Chat:
         button = next(b for b in self.buttons if title_part in b["title"])
         return self.say(button["payload"])
 
+    @property
+    def conversation_id(self) -> str:
+        """The REST channel keeps its clients in their own namespace (integrations/channels/senders.py)."""
+        return f"rest:{self.sender}"
+
     def tracker(self) -> dict:
-        return httpx.get(f"{self.stack.rasa_url}/conversations/{self.sender}/tracker").json()
+        return self.stack.api("GET", f"/conversations/{self.conversation_id}/tracker").json()
 
     def slot(self, name: str):
         return self.tracker()["slots"].get(name)
