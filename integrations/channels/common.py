@@ -84,7 +84,16 @@ async def trusted_text(state: ChannelState, sender_id: str, text: str) -> str:
         return text
     if stripped in (await state.get(_offered_key(sender_id)) or []):
         return stripped
-    return stripped.lstrip("/").strip()
+    return without_payload_marks(stripped)
+
+
+def without_payload_marks(text: str) -> str:
+    """A typed "/intent{...}" as plain words. Rasa strips the text before looking for the slash, so slashes and
+    whitespace come off together until neither leads ("/ /inform{...}" must not become "/inform{...}")."""
+    text = text.strip()
+    while text.startswith("/"):
+        text = text[1:].strip()
+    return text
 
 
 async def collect_turn(

@@ -7,7 +7,6 @@ Both backends expose the same small async interface, so channel code never check
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from typing import Any, Protocol
 
@@ -137,14 +136,3 @@ def channel_state(settings: Settings | None = None) -> ChannelState:
     if settings.redis_url:
         return RedisChannelState(settings.redis_url)
     return MemoryChannelState()
-
-
-async def store_payload(state: ChannelState, payload: str, ttl: int = 7 * 24 * 3600) -> str:
-    """Keep a long button payload under a short id (Telegram's callback_data is limited to 64 bytes)."""
-    short_id = secrets.token_urlsafe(9)
-    await state.put(f"payload:{short_id}", payload, ttl)
-    return short_id
-
-
-async def load_payload(state: ChannelState, short_id: str) -> str | None:
-    return await state.get(f"payload:{short_id}")

@@ -2,7 +2,8 @@
 
 credentials.yml: `integrations.channels.telegram_bot.TelegramInput:` (no keys; settings come from the environment,
 see telegram_config.py). Route: POST /webhooks/telegram/webhook. The webhook checks Telegram's secret-token header,
-queues the update and answers 200 at once; the turn runs in the background and the replies go out via sendMessage.
+reads the body (streamed, refused past MAX_UPDATE_BYTES without buffering more), queues the update and answers 200
+at once; the turn runs in the background and the replies go out via sendMessage.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel
 from sanic import Blueprint, response
+from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import Bot
@@ -61,7 +63,7 @@ class TelegramRuntime:
         self.bot = self.config.make_bot()
         state = self._state or channel_state()
         self.queues = ChatQueues(self._handle, self.config.order_window)
-        self.handler = UpdateHandler(self.bot, state, self.on_new_message, RateLimit.from_env())
+        self.handler = UpdateHandler(self.bot, state, self.on_new_message, RateLimit.from_env(), self.config.bot_id)
         await self.ensure_initialised()
         logger.info("Telegram channel ready (%s mode)", self.config.mode)
 
@@ -167,15 +169,20 @@ class TelegramInput(InputChannel):
                 return _unavailable(self.problem)
             return response.json({"status": "ok", "mode": self.config.mode})
 
-        @bp.route("/webhook", methods=["POST"])
+        @bp.route("/webhook", methods=["POST"], stream=True)
         async def webhook(request: Request) -> HTTPResponse:
+            _limit_body(request)  # first: it also bounds what Sanic reads and discards after a refusal
             if self.problem:
                 return _unavailable(self.problem)
             if self.config.mode != "webhook":
                 return _unavailable("TELEGRAM_MODE=polling: updates are fetched with getUpdates, not received here")
             if not self._secret_matches(request.headers.get(SECRET_HEADER)):
                 return response.json({"ok": False, "error": "forbidden"}, status=403)
-            return _accept(request, runtime)
+            try:
+                await request.receive_body()
+            except PayloadTooLarge:
+                return _too_large()
+            return _accept(request.body, runtime)
 
         return bp
 
@@ -206,12 +213,23 @@ def _unavailable(reason: str) -> HTTPResponse:
     return response.json({"ok": False, "error": f"Telegram channel not configured: {reason}"}, status=503)
 
 
-def _accept(request: Request, runtime: TelegramRuntime) -> HTTPResponse:
-    """Validate and queue the update without awaiting anything, so arrival order is kept; 200 at once."""
-    if len(request.body) > MAX_UPDATE_BYTES:
-        return response.json({"ok": False, "error": "update too large"}, status=413)
+def _limit_body(request: Request) -> None:
+    # Sanic lifts its own limit (100 MB) for streamed routes; a real update is a few KB.
+    if request.stream is not None:
+        request.stream.request_max_size = MAX_UPDATE_BYTES
+
+
+def _too_large() -> HTTPResponse:
+    return response.json({"ok": False, "error": "update too large"}, status=413)
+
+
+def _accept(body: bytes, runtime: TelegramRuntime) -> HTTPResponse:
+    """Validate and queue the update without awaiting anything; 200 at once. (Requests read concurrently may reach
+    this in another order than they arrived: the chat queue orders each chat's updates by update_id.)"""
+    if len(body) > MAX_UPDATE_BYTES:
+        return _too_large()
     try:
-        update = parse_update(json.loads(request.body), runtime.bot)
+        update = parse_update(json.loads(body), runtime.bot)
         item = classify(update)
     except ValueError as error:  # MalformedUpdate, JSONDecodeError and UnicodeDecodeError alike
         return response.json({"ok": False, "error": str(error) or "malformed JSON"}, status=400)

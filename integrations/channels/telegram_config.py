@@ -15,7 +15,11 @@ DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 WEBHOOK_PATH = "/webhooks/telegram/webhook"
 MODES = ("webhook", "polling")
 _TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
-_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts as secret_token
+MIN_SECRET_CHARS = 32  # the header is all that tells Telegram's calls from anyone's: it must not be guessable
+# setWebhook accepts 1-256 of these characters; fewer than 32 is refused here.
+_SECRET = re.compile(rf"[A-Za-z0-9_-]{{{MIN_SECRET_CHARS},256}}")
+SECRET_RULE = f"{MIN_SECRET_CHARS}-256 random characters of A-Z, a-z, 0-9, _ and -"
+SECRET_EXAMPLE = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 @dataclass(frozen=True)
@@ -49,10 +53,16 @@ class TelegramConfig:
         if not _TOKEN.fullmatch(self.token):
             return "TELEGRAM_BOT_TOKEN does not look like a bot token (<digits>:<letters, digits, _ or ->)"
         if self.mode == "webhook" and not self.secret_token:
-            return "TELEGRAM_SECRET_TOKEN is not set (any 1-256 characters of A-Z, a-z, 0-9, _ and -)"
+            return f"TELEGRAM_SECRET_TOKEN is not set ({SECRET_RULE}, e.g. from {SECRET_EXAMPLE})"
         if self.secret_token and not _SECRET.fullmatch(self.secret_token):
-            return "TELEGRAM_SECRET_TOKEN may only hold 1-256 characters of A-Z, a-z, 0-9, _ and -"
+            return (f"TELEGRAM_SECRET_TOKEN must be {SECRET_RULE} (a short secret can be guessed); "
+                    f"generate one with {SECRET_EXAMPLE}")
         return None
+
+    @property
+    def bot_id(self) -> str:
+        """The bot's user id, the token's first part: keys of one bot's updates never meet another bot's."""
+        return self.token.split(":", 1)[0]
 
     def make_bot(self) -> Bot:
         return Bot(self.token, base_url=self.api_base_url)

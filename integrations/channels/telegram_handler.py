@@ -1,4 +1,8 @@
-"""Handle one Telegram update: de-duplicate, answer the button press, limit floods, run the turn, send the replies."""
+"""Handle one Telegram update: de-duplicate, answer the button press, limit floods, run the turn, send the replies.
+
+Rasa sees the conversation id tg:<user id>; the channel's own keys (de-duplication, rate limit, buttons) use the
+Telegram user id inside the channel's key space.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +17,15 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from bot.masking import hash_sender_id
 from integrations.channels.common import (
     SLOW_DOWN_TEXT,
+    TOO_LONG_TEXT,
     UNSUPPORTED_TEXT,
     OnNewMessage,
     RateLimit,
     allow_message,
     collect_turn,
 )
-from integrations.channels.state import ChannelState, load_payload
-from integrations.channels.telegram_render import Outgoing, render
+from integrations.channels.state import ChannelState
+from integrations.channels.telegram_render import Outgoing, load_button, render
 from integrations.channels.telegram_updates import Inbound, Kind
 
 logger = logging.getLogger(__name__)
@@ -47,22 +52,30 @@ def group_text(username: str | None) -> str:
 
 
 class UpdateHandler:
-    def __init__(self, bot: Bot, state: ChannelState, on_new_message: OnNewMessage, rate: RateLimit) -> None:
+    def __init__(
+        self, bot: Bot, state: ChannelState, on_new_message: OnNewMessage, rate: RateLimit, bot_id: str = ""
+    ) -> None:
         self.bot = bot
         self.state = state
         self.on_new_message = on_new_message
         self.rate = rate
+        self.bot_id = bot_id
 
     async def __call__(self, item: Inbound) -> None:
         try:
             await self._handle(item)
         except Exception:  # Rasa, Redis or the action server failed: say so rather than stay silent
-            logger.exception("Telegram update %d from %s failed", item.update_id, hash_sender_id(item.sender_id))
+            logger.exception("Telegram update %d from %s failed", item.update_id, hash_sender_id(item.user_id))
             if item.kind is not Kind.GROUP:
                 await self.send(item.chat_id, [Outgoing(ERROR_TEXT)])
 
+    def _dedup_key(self, item: Inbound) -> str:
+        # update_ids are sequential per bot, so easy to predict: keyed with the bot and the sender, a redelivery is
+        # still recognised, but no update can take the key of another user's (or another bot's) update.
+        return f"{CHANNEL}:update:{self.bot_id}:{item.user_id}:{item.update_id}"
+
     async def _handle(self, item: Inbound) -> None:
-        if not await self.state.claim(f"{CHANNEL}:update:{item.update_id}", DEDUP_TTL):
+        if not await self.state.claim(self._dedup_key(item), DEDUP_TTL):
             logger.info("Telegram update %d delivered again; ignored", item.update_id)
             return
         if item.callback_query_id:
@@ -70,18 +83,18 @@ class UpdateHandler:
         if item.kind is Kind.GROUP:
             await self._tell_group(item.chat_id)
             return
-        if not await allow_message(self.state, CHANNEL, item.sender_id, self.rate):
+        if not await allow_message(self.state, CHANNEL, item.user_id, self.rate):
             await self._slow_down(item)
             return
         await self._reply(item)
 
     async def _reply(self, item: Inbound) -> None:
-        if item.kind is Kind.UNSUPPORTED:
-            await self.send(item.chat_id, [Outgoing(UNSUPPORTED_TEXT)])
-        elif item.kind is Kind.UNKNOWN_COMMAND:
-            await self.send(item.chat_id, [Outgoing(UNKNOWN_COMMAND_TEXT)])
+        fixed = {Kind.UNSUPPORTED: UNSUPPORTED_TEXT, Kind.UNKNOWN_COMMAND: UNKNOWN_COMMAND_TEXT,
+                 Kind.TOO_LONG: TOO_LONG_TEXT}
+        if item.kind in fixed:
+            await self.send(item.chat_id, [Outgoing(fixed[item.kind])])
         elif item.kind is Kind.CALLBACK:
-            payload = await load_payload(self.state, item.text) if item.text else None
+            payload = await load_button(self.state, item.user_id, item.text)  # only a button shown to this user
             if payload is None:
                 await self.send(item.chat_id, [Outgoing(EXPIRED_BUTTON_TEXT)])
             else:
@@ -93,19 +106,19 @@ class UpdateHandler:
         messages = await collect_turn(
             self.on_new_message,
             text=text,
-            sender_id=item.sender_id,
+            sender_id=item.conversation_id,
             channel=CHANNEL,
             metadata={"telegram_update_id": item.update_id, "telegram_kind": item.kind.value},
             message_id=f"tg-{item.update_id}",
         )
-        await self.send(item.chat_id, await render(messages, self.state))
+        await self.send(item.chat_id, await render(messages, self.state, item.user_id))
 
     async def _slow_down(self, item: Inbound) -> None:
         # One notice per window: answering every flooded message would flood Telegram's API in turn.
-        if await self.state.claim(f"{CHANNEL}:slowdown:{item.sender_id}", self.rate.window):
+        if await self.state.claim(f"{CHANNEL}:slowdown:{item.user_id}", self.rate.window):
             await self.send(item.chat_id, [Outgoing(SLOW_DOWN_TEXT)])
         logger.info("Telegram user %s over the rate limit; update %d not processed",
-                    hash_sender_id(item.sender_id), item.update_id)
+                    hash_sender_id(item.user_id), item.update_id)
 
     async def _tell_group(self, chat_id: int) -> None:
         if await self.state.claim(f"{CHANNEL}:group-notice:{chat_id}", GROUP_NOTICE_TTL):

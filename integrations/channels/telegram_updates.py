@@ -8,6 +8,8 @@ from typing import Any
 
 from telegram import Bot, Chat, Update
 
+from integrations.channels.common import too_long
+from integrations.channels.senders import sender_id
 from integrations.channels.telegram_render import CALLBACK_PREFIX
 
 MAX_UPDATE_BYTES = 256 * 1024  # real updates are a few KB; anything far bigger is not from Telegram
@@ -29,16 +31,22 @@ class Kind(Enum):
     UNKNOWN_COMMAND = "unknown_command"
     UNSUPPORTED = "unsupported"  # photo, sticker, voice, ... in a private chat
     GROUP = "group"  # anything from a group, supergroup or channel: ask to chat privately
+    TOO_LONG = "too_long"  # a text over MAX_MESSAGE_CHARS: a polite notice, no turn (the text is not kept)
 
 
 @dataclass(frozen=True)
 class Inbound:
     update_id: int
     kind: Kind
-    chat_id: int
-    sender_id: str  # the Telegram user id as a string; the Rasa conversation id
+    chat_id: int  # where replies go: in a private chat always the user's own chat
+    user_id: str  # the Telegram user id as a string; the channel's per-user keys use it
     text: str = ""  # for TEXT: what Rasa gets; for CALLBACK: the short id of the payload
     callback_query_id: str = ""
+
+    @property
+    def conversation_id(self) -> str:
+        """The Rasa sender id: tg:<user id>, a namespace no other channel can produce."""
+        return sender_id("telegram", self.user_id)
 
 
 class MalformedUpdate(ValueError):
@@ -70,11 +78,12 @@ def _callback(update: Update) -> Inbound:
     query = update.callback_query
     user_id = _user_id(query.from_user)
     chat = query.message.chat if query.message else None
-    chat_id = chat.id if chat else user_id
-    kind = Kind.GROUP if chat and chat.type != Chat.PRIVATE else Kind.CALLBACK
+    if chat is not None and chat.type != Chat.PRIVATE:
+        return Inbound(update.update_id, Kind.GROUP, chat.id, str(user_id), "", str(query.id))
+    # A private chat's id is its user's id: the answer goes to whoever pressed, never to a chat the update names.
     data = query.data or ""
     short_id = data[len(CALLBACK_PREFIX) :] if data.startswith(CALLBACK_PREFIX) else ""
-    return Inbound(update.update_id, kind, chat_id, str(user_id), short_id, str(query.id))
+    return Inbound(update.update_id, Kind.CALLBACK, user_id, str(user_id), short_id, str(query.id))
 
 
 def classify(update: Update) -> Inbound | None:
@@ -87,8 +96,12 @@ def classify(update: Update) -> Inbound | None:
     user_id, chat_id = _user_id(message.from_user), message.chat.id
     if message.chat.type != Chat.PRIVATE:
         return Inbound(update.update_id, Kind.GROUP, chat_id, str(user_id))
+    if chat_id != user_id:  # not a real private chat (Telegram gives a private chat its user's id)
+        return None
     text = (message.text or "").strip()
     if not text:
         return Inbound(update.update_id, Kind.UNSUPPORTED, chat_id, str(user_id))
+    if too_long(text):  # before anything looks at the text
+        return Inbound(update.update_id, Kind.TOO_LONG, chat_id, str(user_id))
     kind, text = _command_text(text) if text.startswith("/") else (Kind.TEXT, text)
     return Inbound(update.update_id, kind, chat_id, str(user_id), text)

@@ -17,6 +17,7 @@ from bot.settings import load_dotenv
 from integrations.channels.wechat.api import WeChatApi
 from integrations.channels.wechat.config import WeChatConfig
 from integrations.channels.wechat.menu import MENU_FILE, load_menu
+from integrations.channels.wechat.redact import redact
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         WeChatApi.from_config(config).create_menu(menu.body)
     except (WeChatClientException, OSError) as error:
-        print(f"创建菜单失败：{error}", file=sys.stderr)
+        print(f"创建菜单失败：{redact(str(error))}", file=sys.stderr)  # requests errors quote the URL and its token
         return 1
     entries = sum(len(b.get("sub_button", [b])) for b in menu.body["button"])
     print(f"已创建自定义菜单：{len(menu.body['button'])} 个一级菜单，{entries} 个菜单项。")

@@ -26,6 +26,6 @@ def channel_environment(redis_url: str, rate_limit: str = "12/60") -> dict[str, 
         "WECHAT_PREVIOUS_ENCODING_AES_KEY": aes_key(b"previous-encoding-aes-key"),
         "WECHAT_API_BASE_URL": f"http://127.0.0.1:{wechat_api_port}/cgi-bin/",
         "TELEGRAM_BOT_TOKEN": "123456789:TEST-telegram-token",
-        "TELEGRAM_SECRET_TOKEN": "test-telegram-secret",
+        "TELEGRAM_SECRET_TOKEN": "test-telegram-secret-9f3a61c0b2e84d57",  # at least 32 characters, as required
         "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{telegram_api_port}/bot",
     }

@@ -5,7 +5,8 @@ checks requests the way WeChat documents them: a valid access_token query parame
 menu limits. Answers use WeChat's error codes. Tests can queue errors for a user (45015, 45047, ...).
 
 `WeChatPusher` builds message XML as in the official docs, signs it (and encrypts it in safe mode) and posts it
-to /webhooks/wechat/, like WeChat's servers do.
+to /webhooks/wechat/, like WeChat's servers do. `ChannelServer` runs the channel's blueprint in a real Sanic server
+on the test's loop, for tests without the whole stack.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import secrets
 import threading
 import time
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,8 +24,11 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import xmltodict
+from sanic import Sanic
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.utils import WeChatSigner
+
+from tests.e2e.stack import free_port
 
 ACCOUNT = "gh_0123456789ab"  # the Official Account's original id (ToUserName of every message)
 OK = {"errcode": 0, "errmsg": "ok"}
@@ -76,6 +81,8 @@ class FakeWeChatApi:
     attempts: list[dict[str, Any]] = field(default_factory=list)  # every customer-service request body
     menus: list[dict[str, Any]] = field(default_factory=list)
     queued_errors: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # Seconds a customer-service request to this openid takes after its token was checked: a late answer.
+    send_delay: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
@@ -179,9 +186,12 @@ class FakeWeChatApi:
             return None
 
     def _custom_send(self, query: dict[str, str], raw: bytes) -> dict[str, Any]:
-        if not self._authorised(query):
-            return _error(40001, "invalid credential, access_token is invalid or not latest")
+        authorised = self._authorised(query)
         body = self._json(raw)
+        if isinstance(body, dict):
+            time.sleep(self.send_delay.get(str(body.get("touser")), 0.0))
+        if not authorised:
+            return _error(40001, "invalid credential, access_token is invalid or not latest")
         with self._lock:
             self.attempts.append(body)
         if not raw:
@@ -302,3 +312,26 @@ def reply_fields(response: httpx.Response, token: str | None = None, app_id: str
         crypto = WeChatCrypto(token, key, app_id)
         text = crypto.decrypt_message(text, root["MsgSignature"], root["TimeStamp"], root["Nonce"])
     return xmltodict.parse(text)["xml"]
+
+
+class ChannelServer:
+    """A channel's blueprint in a real Sanic server on this test's loop, with a scripted stand-in for Rasa."""
+
+    def __init__(self, channel: Any, handler: Any, prefix: str = "/webhooks/wechat") -> None:
+        self.app = Sanic(f"channel_test_{uuid.uuid4().hex[:8]}")
+        self.app.blueprint(channel.blueprint(handler), url_prefix=prefix)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}{prefix}/"
+
+    async def __aenter__(self) -> ChannelServer:
+        # Several apps in one process: Sanic then re-applies its method touch-ups from the originals.
+        self.test_mode, Sanic.test_mode = Sanic.test_mode, True
+        self.server = await self.app.create_server(host="127.0.0.1", port=self.port, return_asyncio_server=True,
+                                                   access_log=False)
+        await self.server.startup()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self.server.close()
+        await self.server.wait_closed()
+        Sanic.test_mode = self.test_mode

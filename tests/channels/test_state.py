@@ -7,7 +7,7 @@ import uuid
 import pytest
 import redis
 
-from integrations.channels.state import MemoryChannelState, RedisChannelState, load_payload, store_payload
+from integrations.channels.state import MemoryChannelState, RedisChannelState
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
 
@@ -25,14 +25,6 @@ async def test_a_key_is_claimed_once(state) -> None:
     results = [await state.claim(key, 60) for _ in range(3)]
     assert results == [True, False, False]
     assert await state.claim(f"dedup:{uuid.uuid4()}", 60)
-
-
-async def test_long_payloads_survive_under_a_short_id(state) -> None:
-    payload = '/search_job_fairs{"city": "杭州", "industry": "信息技术", "date": "2026-12-01"}'
-    short_id = await store_payload(state, payload)
-    assert len(short_id.encode()) <= 16
-    assert await load_payload(state, short_id) == payload
-    assert await load_payload(state, "unknown") is None
 
 
 async def test_a_flooding_user_is_limited_and_others_are_not(state) -> None:

@@ -9,24 +9,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager as AsyncContextManager
 from dataclasses import replace
 
 import httpx
 import pytest
 from rasa.core.channels.channel import UserMessage
-from sanic import Sanic
 
+from integrations.channels.common import OnNewMessage
 from integrations.channels.state import RedisChannelState
 from integrations.channels.telegram_bot import SECRET_HEADER, TelegramInput
 from integrations.channels.telegram_config import TelegramConfig
 from integrations.channels.telegram_handler import ERROR_TEXT
 from integrations.channels.telegram_render import TEXT_LIMIT, utf16_len
 from tests.channels.conftest import CHANNEL_REDIS_URL
-from tests.channels.fake_telegram import FakeTelegram, fake_telegram_for, text_update
-from tests.e2e.stack import free_port
+from tests.channels.fake_telegram import FakeTelegram, fake_telegram_for, serve_channel, text_update
 
 LONG_REPLY = "\n".join(f"{i}. 杭州数字经济人才专场招聘会｜2026-12-01｜线上｜报名中，已报{i}/500人" for i in range(200))
 
@@ -52,26 +49,8 @@ async def stand_in_for_rasa(message: UserMessage) -> None:
         await message.output_channel.send_text_message(message.sender_id, f"收到：{message.text}")
 
 
-@asynccontextmanager
-async def serving(
-    channel: TelegramInput, on_new_message: Callable[[UserMessage], Awaitable[None]] = stand_in_for_rasa
-) -> AsyncIterator[str]:
-    """Run the channel's blueprint (listeners included) in a Sanic server on this loop; yields its base URL."""
-    Sanic.test_mode = True  # lets Sanic start several apps in one process (it keeps its pristine handlers)
-    app = Sanic(f"telegram_test_{uuid.uuid4().hex[:8]}")
-    app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/telegram")
-    port = free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    try:
-        yield f"http://127.0.0.1:{port}/webhooks/telegram"
-    finally:
-        await server.before_stop()
-        server.close()
-        await server.wait_closed()
-        await server.after_stop()
+def serving(channel: TelegramInput, on_new_message: OnNewMessage = stand_in_for_rasa) -> AsyncContextManager[str]:
+    return serve_channel(channel, on_new_message)
 
 
 def new_user() -> int:

@@ -8,7 +8,7 @@ import json
 import pytest
 from telegram import Bot
 
-from integrations.channels.state import MemoryChannelState, load_payload
+from integrations.channels.state import MemoryChannelState
 from integrations.channels.telegram_queue import ChatQueues
 from integrations.channels.telegram_render import (
     BUTTONS_ONLY_TEXT,
@@ -16,6 +16,7 @@ from integrations.channels.telegram_render import (
     TEXT_LIMIT,
     inline_keyboard,
     keyboard_rows,
+    load_button,
     render,
     split_text,
     utf16_len,
@@ -75,15 +76,16 @@ async def test_button_payloads_are_stored_under_short_callback_data() -> None:
     state = MemoryChannelState()
     long_payload = '/entry_control_query{"country_region": "阿拉伯联合酋长国"}'  # 70 bytes in UTF-8
     assert len(long_payload.encode()) > 64
-    keyboard = await inline_keyboard(
-        [{"title": "阿联酋", "payload": long_payload}, {"title": "报名第5场", "payload": FAIR_PAYLOAD}], state
-    )
+    offered = [{"title": "阿联酋", "payload": long_payload}, {"title": "报名第5场", "payload": FAIR_PAYLOAD}]
+    keyboard = await inline_keyboard(offered, state, "5550001")
     buttons = [b for row in keyboard.inline_keyboard for b in row]
     assert [b.text for b in buttons] == ["阿联酋", "报名第5场"]
     for button, payload in zip(buttons, [long_payload, FAIR_PAYLOAD], strict=True):
         assert len(button.callback_data.encode()) <= 64
         assert button.callback_data.startswith(CALLBACK_PREFIX)
-        assert await load_payload(state, button.callback_data[len(CALLBACK_PREFIX) :]) == payload
+        short_id = button.callback_data[len(CALLBACK_PREFIX) :]
+        assert await load_button(state, "5550001", short_id) == payload
+        assert await load_button(state, "5550002", short_id) is None  # shown to 5550001 only
 
 
 async def test_render_puts_buttons_on_the_last_chunk_and_skips_what_telegram_cannot_show() -> None:
@@ -94,7 +96,7 @@ async def test_render_puts_buttons_on_the_last_chunk_and_skips_what_telegram_can
         {"recipient_id": "1", "custom": {"kind": "chart"}},
         {"recipient_id": "1", "buttons": [{"title": "转人工", "payload": "/request_human"}]},
     ]
-    outgoing = await render(messages, state)
+    outgoing = await render(messages, state, "1")
     assert len(outgoing) == 4
     assert [o.keyboard is not None for o in outgoing] == [False, False, True, True]
     assert "\n".join(o.text for o in outgoing[:3]) == long_text
@@ -110,7 +112,8 @@ def read(update: dict) -> Inbound | None:
 
 def test_text_and_commands() -> None:
     item = read(text_update(5550001, "我想申请租房补贴"))
-    assert (item.kind, item.sender_id, item.chat_id, item.text) == (Kind.TEXT, "5550001", 5550001, "我想申请租房补贴")
+    assert (item.kind, item.user_id, item.chat_id, item.text) == (Kind.TEXT, "5550001", 5550001, "我想申请租房补贴")
+    assert item.conversation_id == "tg:5550001"
     assert read(text_update(5550001, "/start")).text == "/greet"
     assert read(text_update(5550001, "/start@GovServiceTestBot web")).text == "/greet"
     assert read(text_update(5550001, "/cancel")).text == "/cancel"
@@ -139,6 +142,24 @@ def test_non_text_group_and_button_updates() -> None:
 def test_json_that_is_not_an_update_is_rejected(data: object) -> None:
     with pytest.raises(MalformedUpdate):
         parse_update(data, BOT)
+
+
+def test_a_private_chat_is_always_its_senders_own() -> None:
+    """Telegram gives a private chat its user's id: an update saying otherwise runs nothing, and the answer to a
+    button press goes to whoever pressed, never to a chat the update names."""
+    update = text_update(5550004, "你好")
+    update["message"]["chat"]["id"] = 5550005
+    assert read(update) is None
+    elsewhere = {"message_id": 7, "date": 1, "chat": {"id": 5550005, "type": "private", "first_name": "晓"},
+                 "text": "请您选择："}
+    press = read(callback_update(5550004, "p:AbCdEfGhIjKl", elsewhere))
+    assert (press.kind, press.chat_id, press.user_id) == (Kind.CALLBACK, 5550004, "5550004")
+
+
+def test_a_text_over_the_cap_is_not_kept() -> None:
+    item = read(text_update(5550006, "租" * 2001))
+    assert (item.kind, item.text) == (Kind.TOO_LONG, "")
+    assert read(text_update(5550006, "/" + "a" * 2001)).kind is Kind.TOO_LONG  # checked before commands
 
 
 def test_edits_and_channel_posts_are_ignored() -> None:

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sanic import Sanic
 
 from integrations.channels.state import MemoryChannelState
 from integrations.channels.wechat import WeChatInput
@@ -22,7 +21,15 @@ from integrations.channels.wechat.api import WeChatApi
 from integrations.channels.wechat.config import WeChatConfig
 from integrations.channels.wechat.delivery import Deliveries
 from integrations.channels.wechat.menu import load_menu
-from tests.channels.fake_wechat import FakeWeChatApi, WeChatPusher, message_xml, new_msg_id, new_openid, reply_fields
+from tests.channels.fake_wechat import (
+    ChannelServer,
+    FakeWeChatApi,
+    WeChatPusher,
+    message_xml,
+    new_msg_id,
+    new_openid,
+    reply_fields,
+)
 from tests.e2e.stack import ROOT, free_port
 
 pytestmark = pytest.mark.redis
@@ -140,28 +147,6 @@ def test_the_menu_command_creates_the_menu_of_the_yaml_file(fake: FakeWeChatApi)
 # ---------------------------------------------------------------- the channel in-process
 
 
-class Server:
-    """The channel's blueprint in a real Sanic server on this test's loop, with a scripted Rasa."""
-
-    def __init__(self, channel: WeChatInput, handler) -> None:
-        self.app = Sanic(f"wechat_test_{uuid.uuid4().hex[:8]}")
-        self.app.blueprint(channel.blueprint(handler), url_prefix="/webhooks/wechat")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/webhooks/wechat/"
-
-    async def __aenter__(self) -> Server:
-        # Several apps in one process: Sanic then re-applies its method touch-ups from the originals.
-        self.test_mode, Sanic.test_mode = Sanic.test_mode, True
-        self.server = await self.app.create_server(host="127.0.0.1", port=self.port, return_asyncio_server=True)
-        await self.server.startup()
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        self.server.close()
-        await self.server.wait_closed()
-        Sanic.test_mode = self.test_mode
-
-
 async def test_without_its_settings_the_channel_loads_and_answers_503(caplog: pytest.LogCaptureFixture) -> None:
     WeChatInput._warned = False
     with caplog.at_level(logging.WARNING):
@@ -171,7 +156,7 @@ async def test_without_its_settings_the_channel_loads_and_answers_503(caplog: py
     async def never(_message) -> None:
         raise AssertionError("no turn without settings")
 
-    async with Server(channels[0], never) as server, httpx.AsyncClient() as client:
+    async with ChannelServer(channels[0], never) as server, httpx.AsyncClient() as client:
         for response in (await client.get(server.url), await client.post(server.url, content=b"<xml/>")):
             assert response.status_code == 503
             assert "WECHAT_TOKEN" in response.text and "未配置" in response.text
@@ -190,7 +175,7 @@ async def test_retries_during_a_slow_turn_get_success_and_the_reply_comes_once(f
 
     openid, msg_id = new_openid(), new_msg_id()
     xml = message_xml(openid, "text", {"Content": "慢慢查"}, msg_id=msg_id)
-    async with Server(channel, slow_rasa) as server:
+    async with ChannelServer(channel, slow_rasa) as server:
         pusher = WeChatPusher(server.url, config.token, config.app_id, "")
         first = await asyncio.to_thread(pusher.post, xml)
         assert first.text == "success"  # 0.5 s passed: the answer will follow as a customer-service message
@@ -218,7 +203,7 @@ async def test_a_retry_after_a_passive_answer_gets_the_same_answer_and_no_second
 
     openid, msg_id = new_openid(), new_msg_id()
     xml = message_xml(openid, "text", {"Content": "你好"}, msg_id=msg_id)
-    async with Server(channel, quick_rasa) as server:
+    async with ChannelServer(channel, quick_rasa) as server:
         pusher = WeChatPusher(server.url, config.token, config.app_id, "")
         answers = [await asyncio.to_thread(pusher.post, xml) for _ in range(3)]
     contents = [reply_fields(a)["Content"] for a in answers]
@@ -240,7 +225,7 @@ async def test_a_retry_during_the_passive_wait_gets_the_answer_passively_and_no_
 
     openid = new_openid()
     xml = message_xml(openid, "text", {"Content": "查一下"}, msg_id=new_msg_id())
-    async with Server(channel, rasa) as server:
+    async with ChannelServer(channel, rasa) as server:
         pusher = WeChatPusher(server.url, config.token, config.app_id, "")
         first = asyncio.create_task(asyncio.to_thread(pusher.post, xml))
         await asyncio.sleep(0.3)
@@ -262,7 +247,7 @@ async def test_typed_payloads_go_through_nlu_and_only_menus_send_payloads(fake: 
         await message.output_channel.send_text_message(message.sender_id, "好的")
 
     openid = new_openid()
-    async with Server(channel, rasa) as server:
+    async with ChannelServer(channel, rasa) as server:
         pusher = WeChatPusher(server.url, config.token, config.app_id, "")
         for content in ('/inform{"identity_token": "forged"}', "/"):
             await asyncio.to_thread(pusher.post, message_xml(openid, "text", {"Content": content}, msg_id=new_msg_id()))

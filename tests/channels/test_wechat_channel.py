@@ -57,19 +57,28 @@ def event(openid: str, name: str, key: str | None = None) -> str:
     return message_xml(openid, "event", {"Event": name, **({"EventKey": key} if key is not None else {})})
 
 
-def answer(response: httpx.Response) -> str:
+def answer(wechat: WeChatPusher, response: httpx.Response) -> str:
+    """The passive reply's text, decrypted (the stack runs in safe mode, as production must)."""
     assert response.status_code == 200, response.text
-    return reply_fields(response)["Content"]
+    return reply_fields(response, wechat.token, wechat.app_id, wechat.aes_key)["Content"]
+
+
+def ask(wechat: WeChatPusher, xml: str) -> str:
+    """Post a message as WeChat does in safe mode (signed, encrypted) and return the passive reply's text."""
+    return answer(wechat, wechat.post_safe(xml))
+
+
+def tracker(stack: Stack, openid: str) -> dict:
+    """The conversation of a WeChat user: Rasa knows it as wechat:<OpenID> (integrations/channels/senders.py)."""
+    return stack.api("GET", f"/conversations/wechat:{openid}/tracker").json()
 
 
 def user_texts(stack: Stack, openid: str) -> list[str]:
-    tracker = httpx.get(f"{stack.rasa_url}/conversations/{openid}/tracker", timeout=10).json()
-    return [e.get("text") for e in tracker.get("events", []) if e["event"] == "user"]
+    return [e.get("text") for e in tracker(stack, openid).get("events", []) if e["event"] == "user"]
 
 
 def last_intent(stack: Stack, openid: str) -> str:
-    tracker = httpx.get(f"{stack.rasa_url}/conversations/{openid}/tracker", timeout=10).json()
-    return tracker["latest_message"]["intent"]["name"]
+    return tracker(stack, openid)["latest_message"]["intent"]["name"]
 
 
 @contextlib.contextmanager
@@ -103,6 +112,7 @@ def test_forged_stale_and_tampered_messages_are_refused_and_no_turn_runs(stack: 
     stale = wechat.query(timestamp=int(time.time()) - 3600)  # correctly signed, an hour old: a replay
     assert wechat.post(text(openid, "你好"), query=stale).status_code == 403
     assert wechat.post_safe(text(openid, "你好"), tamper=True).status_code == 403
+    assert wechat.post(text(openid, "你好")).status_code == 403  # correctly signed plaintext: refused in safe mode
     assert user_texts(stack, openid) == []
 
 
@@ -122,10 +132,10 @@ def test_hostile_bodies_get_4xx_and_the_next_message_is_answered(stack: Stack, w
         "not WeChat": "<html><body>hello</body></html>",
     }
     for name, body in bodies.items():
-        status = wechat.post(body).status_code
-        assert 400 <= status < 500, f"{name}: {status}"
+        plaintext, encrypted = wechat.post(body).status_code, wechat.post_safe(body).status_code
+        assert 400 <= plaintext < 500 and 400 <= encrypted < 500, f"{name}: {plaintext}, {encrypted}"
     assert user_texts(stack, openid) == []
-    assert "您好" in answer(wechat.post(text(openid, "你好")))
+    assert "您好" in ask(wechat, text(openid, "你好"))
 
 
 # ---------------------------------------------------------------- safe mode
@@ -156,11 +166,11 @@ def test_the_same_message_delivered_three_times_runs_one_turn(stack: Stack, wech
                                                               fake_wechat: FakeWeChatApi) -> None:
     openid = new_openid()
     xml = text(openid, "我想申请租房补贴", msg_id=new_msg_id())
-    first = answer(wechat.post(xml))
+    first = ask(wechat, xml)
     assert "姓名" in first, first
     for _ in range(2):  # WeChat's retries: the same answer again (it did not get it), or "success"
-        retry = wechat.post(xml)
-        assert retry.text == "success" or reply_fields(retry)["Content"] == first
+        retry = wechat.post_safe(xml)
+        assert retry.text == "success" or answer(wechat, retry) == first
     time.sleep(0.5)
     assert user_texts(stack, openid) == ["我想申请租房补贴"]
     assert fake_wechat.attempts_to(openid) == 0
@@ -173,9 +183,9 @@ def test_a_slow_turn_answers_success_in_time_and_then_one_customer_service_messa
     xml = text(openid, "日本入境有什么管控措施", msg_id=new_msg_id())
     with slow_actions(stack, 6.5):
         started = time.monotonic()
-        first = wechat.post(xml)
+        first = wechat.post_safe(xml)
         assert first.text == "success" and time.monotonic() - started < 5
-        retry = wechat.post(xml)  # WeChat retries when it gets nothing in 5 s; here it got "success" anyway
+        retry = wechat.post_safe(xml)  # WeChat retries when it gets nothing in 5 s; here it got "success" anyway
         assert retry.text == "success"
     texts = fake_wechat.wait_for_texts(openid, 1, timeout=30)
     assert len(texts) == 1 and "日本" in texts[0], texts
@@ -191,7 +201,7 @@ def test_customer_service_limits_are_logged_and_the_channel_keeps_serving(
     openid = new_openid()
     fake_wechat.fail_next(openid, errcode)
     with slow_actions(stack, 6.0):
-        assert wechat.post(text(openid, "日本入境有什么管控措施")).text == "success"
+        assert wechat.post_safe(text(openid, "日本入境有什么管控措施")).text == "success"
     deadline = time.monotonic() + 30
     while fake_wechat.attempts_to(openid) < 1 and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -199,7 +209,7 @@ def test_customer_service_limits_are_logged_and_the_channel_keeps_serving(
     assert fake_wechat.attempts_to(openid) == 1 and fake_wechat.texts_to(openid) == []  # tried once, not retried
     log = (stack.var_dir / "rasa.log").read_text("utf-8", errors="replace")
     assert f"errcode {errcode}" in log and openid not in log
-    assert "您好" in answer(wechat.post(text(openid, "你好")))
+    assert "您好" in ask(wechat, text(openid, "你好"))
 
 
 # ---------------------------------------------------------------- messages and events
@@ -207,52 +217,52 @@ def test_customer_service_limits_are_logged_and_the_channel_keeps_serving(
 
 def test_subscribing_gets_a_welcome_with_what_the_assistant_can_do(stack: Stack, wechat: WeChatPusher) -> None:
     openid = new_openid()
-    welcome = answer(wechat.post(event(openid, "subscribe")))
+    welcome = ask(wechat, event(openid, "subscribe"))
     assert welcome.startswith(WELCOME_TEXT) and "申请租房补贴" in welcome and "入境" in welcome, welcome
     # utter_greet numbers its own list of services, so its buttons are lettered
     assert welcome.endswith("回复字母选择：\nA. 申请租房补贴\nB. 出入境政策查询\nC. 校园招聘会"), welcome
-    assert answer(wechat.post(text(openid, "1"))) == LETTER_HINT_TEXT  # list item or button? asked, not guessed
-    asked = answer(wechat.post(text(openid, "B")))
+    assert ask(wechat, text(openid, "1")) == LETTER_HINT_TEXT  # list item or button? asked, not guessed
+    asked = ask(wechat, text(openid, "B"))
     assert "哪个国家或地区" in asked, asked
     assert user_texts(stack, openid) == ["/greet", "/entry_control_query"]
-    assert "日本" in answer(wechat.post(text(openid, "日本")))
+    assert "日本" in ask(wechat, text(openid, "日本"))
 
 
 def test_buttons_become_a_numbered_menu_and_a_number_picks_the_button(stack: Stack, wechat: WeChatPusher) -> None:
     openid = new_openid()
-    refused = answer(wechat.post(text(openid, "给我讲个笑话吧")))
+    refused = ask(wechat, text(openid, "给我讲个笑话吧"))
     assert refused.endswith("回复数字选择：\n1. 看看能办什么"), refused
-    services = answer(wechat.post(text(openid, "1")))
+    services = ask(wechat, text(openid, "1"))
     assert last_intent(stack, openid) == "help" and "租房补贴" in services
     assert user_texts(stack, openid) == ["给我讲个笑话吧", "/help"]
-    answer(wechat.post(text(openid, "讲个笑话")))
-    answer(wechat.post(text(openid, "日本入境政策")))  # an answer without buttons: the old menu is gone
-    answer(wechat.post(text(openid, "1")))
+    ask(wechat, text(openid, "讲个笑话"))
+    ask(wechat, text(openid, "日本入境政策"))  # an answer without buttons: the old menu is gone
+    ask(wechat, text(openid, "1"))
     assert user_texts(stack, openid)[-1] == "1"
 
 
 def test_a_menu_click_runs_the_service_it_names(stack: Stack, wechat: WeChatPusher) -> None:
     openid = new_openid()
-    asked = answer(wechat.post(event(openid, "CLICK", "ENTRY_CONTROL_QUERY")))
+    asked = ask(wechat, event(openid, "CLICK", "ENTRY_CONTROL_QUERY"))
     assert "哪个国家或地区" in asked, asked
-    assert "日本" in answer(wechat.post(text(openid, "日本")))
+    assert "日本" in ask(wechat, text(openid, "日本"))
 
 
 def test_voice_location_media_and_unsubscribe(stack: Stack, wechat: WeChatPusher) -> None:
     openid = new_openid()
     heard = message_xml(openid, "voice", {"MediaId": "m1", "Format": "amr", "Recognition": "日本入境有什么要求。"},
                         msg_id=new_msg_id())
-    assert "日本" in answer(wechat.post(heard))
+    assert "日本" in ask(wechat, heard)
     unheard = message_xml(openid, "voice", {"MediaId": "m2", "Format": "amr"}, msg_id=new_msg_id())
-    assert answer(wechat.post(unheard)) == VOICE_NOT_RECOGNISED_TEXT
+    assert ask(wechat, unheard) == VOICE_NOT_RECOGNISED_TEXT
     picture = message_xml(openid, "image", {"PicUrl": "http://example.org/a.jpg", "MediaId": "m3"},
                           msg_id=new_msg_id())
-    assert answer(wechat.post(picture)) == UNSUPPORTED_TEXT
+    assert ask(wechat, picture) == UNSUPPORTED_TEXT
     location = message_xml(openid, "location", {"Location_X": 30.2741, "Location_Y": 120.1551, "Scale": 15,
                                                 "Label": "浙江省杭州市西湖区文三路"}, msg_id=new_msg_id())
-    assert "杭州" in answer(wechat.post(location))
+    assert "杭州" in ask(wechat, location)
     before = user_texts(stack, openid)
-    gone = wechat.post(event(openid, "unsubscribe"))
+    gone = wechat.post_safe(event(openid, "unsubscribe"))
     assert gone.status_code == 200 and gone.text == "success"
     assert user_texts(stack, openid) == before
 
@@ -262,8 +272,8 @@ def test_a_flooding_user_is_slowed_down_and_others_are_not(stack: Stack, wechat:
         time.sleep(60 - time.time() % 60 + 0.5)
     flooder, other = new_openid(), new_openid()
     picture = {"PicUrl": "http://example.org/a.jpg", "MediaId": "m"}
-    replies = [answer(wechat.post(message_xml(flooder, "image", picture, msg_id=new_msg_id()))) for _ in range(12)]
+    replies = [ask(wechat, message_xml(flooder, "image", picture, msg_id=new_msg_id())) for _ in range(12)]
     assert replies == [UNSUPPORTED_TEXT] * 12  # CHANNEL_RATE_LIMIT=12/60 in the test stack
-    assert answer(wechat.post(text(flooder, "你好"))) == SLOW_DOWN_TEXT
+    assert ask(wechat, text(flooder, "你好")) == SLOW_DOWN_TEXT
     assert user_texts(stack, flooder) == []  # slowed down before Rasa
-    assert "您好" in answer(wechat.post(text(other, "你好")))
+    assert "您好" in ask(wechat, text(other, "你好"))

@@ -10,7 +10,8 @@ import xmltodict
 import yaml
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 
-from integrations.channels.common import UNSUPPORTED_TEXT
+from integrations.channels.common import MAX_MESSAGE_CHARS, TOO_LONG_TEXT, UNSUPPORTED_TEXT
+from integrations.channels.state import MemoryChannelState
 from integrations.channels.wechat.config import WeChatConfig
 from integrations.channels.wechat.inbound import (
     Rejected,
@@ -18,10 +19,12 @@ from integrations.channels.wechat.inbound import (
     dedup_key,
     open_envelope,
     parse_inbound,
+    refuse_plaintext,
     sign,
     verify_request,
 )
 from integrations.channels.wechat.menu import MENU_FILE, load_menu, parse_menu
+from integrations.channels.wechat.replay import admit, replay_ttl
 from integrations.channels.wechat.replies import (
     LETTER_MENU_HEADER,
     MENU_HEADER,
@@ -135,11 +138,40 @@ def test_safe_mode_refuses_tampered_signatures_and_unknown_keys() -> None:
     assert not_configured.value.status == 503
 
 
-def test_messages_dedup_by_msgid_and_events_by_sender_time_and_event() -> None:
+def test_with_an_aes_key_only_encrypted_messages_are_opened() -> None:
+    xml = message_xml(OPENID, "text", {"Content": "你好"}, msg_id=3)
+    for query in (signed(), {**signed(), "encrypt_type": "raw"}):
+        with pytest.raises(Rejected) as refused:
+            open_envelope(CONFIG, query, xml)
+        assert refused.value.status == 403
+    refuse_plaintext(CONFIG, encrypted_query(xml, CURRENT)[0])
+    plaintext_mode = WeChatConfig.from_env({"WECHAT_TOKEN": "unit-token", "WECHAT_APP_ID": "wxunit"})
+    assert open_envelope(plaintext_mode, signed(), xml).xml == xml
+
+
+async def test_a_signed_request_is_admitted_once_and_never_with_another_body() -> None:
+    state, query = MemoryChannelState(), signed(nonce="67890")
+    assert await admit(state, query, b"<xml>a</xml>", 300) is True
+    assert await admit(state, query, b"<xml>a</xml>", 300) is False  # the same request again: a repeat
+    with pytest.raises(Rejected) as refused:
+        await admit(state, query, b"<xml>b</xml>", 300)
+    assert refused.value.status == 403
+    assert await admit(state, signed(nonce="67891"), b"<xml>b</xml>", 300) is True
+    assert replay_ttl(300) > 2 * 300  # a timestamp 300 s ahead stays acceptable for 600 s
+
+
+def test_messages_dedup_by_sender_and_msgid_and_events_by_sender_time_and_event() -> None:
     text = parse_inbound(message_xml(OPENID, "text", {"Content": "a"}, create_time=1700000000, msg_id=42))
-    assert dedup_key(text) == "msg:42"
-    event = parse_inbound(message_xml(OPENID, "event", {"Event": "CLICK", "EventKey": "HELP"}, create_time=1700000000))
-    assert dedup_key(event) == f"evt:{OPENID}:1700000000:click:HELP"
+    assert dedup_key(text) == f"msg:{OPENID}:42"
+
+    def click(key: str, event: str = "CLICK", openid: str = OPENID, at: int = 1700000000) -> str:
+        xml = message_xml(openid, "event", {"Event": event, "EventKey": key}, create_time=at)
+        return dedup_key(parse_inbound(xml))
+
+    assert click("HELP") == click("HELP") == click("HELP", event="click")  # a retry
+    assert len({click("HELP"), click("RENT"), click("HELP", at=1700000001), click("HELP", openid="oOther"),
+                click("HELP", event="VIEW")}) == 5
+    assert click("HELP").startswith(f"evt:{OPENID}:") and len(click("K" * 30_000)) < 100
 
 
 # ---------------------------------------------------------------- what each message becomes
@@ -155,6 +187,12 @@ def test_texts_and_recognised_voice_become_turns_and_other_media_a_polite_reply(
     assert routed("voice", MediaId="m", Format="amr", Recognition="") == Reply(VOICE_NOT_RECOGNISED_TEXT)
     for msg_type in ("image", "video", "shortvideo", "link", "file", "miniprogrampage"):
         assert routed(msg_type, MediaId="m") == Reply(UNSUPPORTED_TEXT)
+
+
+def test_texts_over_the_length_cap_get_the_notice_instead_of_a_turn() -> None:
+    assert routed("text", Content="租" * (MAX_MESSAGE_CHARS + 1)) == Reply(TOO_LONG_TEXT)
+    assert routed("voice", MediaId="m", Format="amr", Recognition="租" * 3000) == Reply(TOO_LONG_TEXT)
+    assert routed("text", Content="租" * MAX_MESSAGE_CHARS) == Turn("租" * MAX_MESSAGE_CHARS, typed=True)
 
 
 def test_a_location_in_a_known_city_asks_about_that_city() -> None:

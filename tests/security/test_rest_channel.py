@@ -49,10 +49,12 @@ async def test_a_typed_payload_is_read_as_words_unless_it_was_a_button_shown() -
         await post(url, {"sender": "u1", "message": forged})
         await post(url, {"sender": "u1", "message": "/affirm"})  # shown to u1 by the first answer
         await post(url, {"sender": "u2", "message": "/affirm"})  # never shown to u2
+        await post(url, {"sender": "u2", "message": "/ \u3000/inform{}"})
     texts = [m.text for m in rasa.messages]
     assert texts[0] == forged.lstrip("/")  # no payload: NLU reads it, entities are not taken on trust
     assert texts[1] == "/affirm"
     assert texts[2] == "affirm"
+    assert texts[3] == "inform{}"
 
 
 async def test_an_over_long_message_is_refused_politely_before_rasa() -> None:

@@ -2,7 +2,11 @@
 text messages and the custom menu.
 
 Every token refresh invalidates the previous token, so with several Rasa workers the token lives in Redis and
-one refresh at a time happens under a Redis lock; whoever waited on the lock uses the new token.
+one refresh at a time happens under a Redis lock; whoever waited on the lock uses the new token. A call rejected
+for its token refreshes only if that token is still the current one: a rejection arriving after another worker
+already refreshed must not refresh again (and invalidate the token everybody just started using).
+
+The AppSecret and the access_token travel in query strings; they are kept out of logs and error texts (redact.py).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 import redis
 import requests
@@ -22,6 +27,7 @@ from wechatpy.session.redisstorage import RedisStorage
 
 from integrations.channels.state import PREFIX
 from integrations.channels.wechat.config import WeChatConfig
+from integrations.channels.wechat.redact import redact_credentials_in_logs
 
 TOKEN_INVALID = frozenset({40001, 40014, 42001})
 TOKEN_MARGIN = 300  # refresh five minutes before WeChat's expiry
@@ -50,10 +56,11 @@ class WeChatApi(WeChatClient):
     """WeChatClient against `WECHAT_API_BASE_URL`, with a shared token and a lock around its refresh."""
 
     def __init__(self, config: WeChatConfig, redis_client: redis.Redis | None = None) -> None:
+        redact_credentials_in_logs()
         if redis_client is not None:
             session: SessionStorage = RedisStorage(redis_client, prefix=PREFIX + "wechat")
             self._lock: Callable[[], contextlib.AbstractContextManager[Any]] = lambda: redis_client.lock(
-                PREFIX + "wechat:token-lock", timeout=30, blocking_timeout=20
+                f"{PREFIX}wechat:token-lock:{config.app_id}", timeout=30, blocking_timeout=20
             )
         else:
             session = ExpiringMemoryStorage()
@@ -87,16 +94,19 @@ class WeChatApi(WeChatClient):
             return token
 
     def _token_request(self) -> dict[str, Any]:
-        response = self._http.get(
-            self.API_BASE_URL + "token",
-            params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
-            timeout=self.timeout,
-        )
         try:
+            response = self._http.get(
+                self.API_BASE_URL + "token",
+                params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+                timeout=self.timeout,
+            )
             response.raise_for_status()
             result = response.json()
         except (requests.RequestException, ValueError) as error:
-            raise WeChatClientException(None, f"token request failed: {error}", client=self) from error
+            # The error's own text holds the request URL, and with it the AppSecret: name the failure only.
+            status = getattr(getattr(error, "response", None), "status_code", None)
+            reason = f"HTTP {status}" if status else type(error).__name__
+            raise WeChatClientException(None, f"token request failed: {reason}", client=self) from None
         if result.get("errcode") or "access_token" not in result:
             raise WeChatClientException(result.get("errcode"), result.get("errmsg", "no access_token"), client=self)
         return result
@@ -107,7 +117,7 @@ class WeChatApi(WeChatClient):
         except WeChatClientException as error:
             if error.errcode not in TOKEN_INVALID:
                 raise
-            self.refresh(stale=self.session.get(self.access_token_key))
+            self.refresh(stale=_token_of(error) or self.session.get(self.access_token_key))
             return call()
 
     def send_text(self, openid: str, content: str) -> dict[str, Any]:
@@ -116,3 +126,11 @@ class WeChatApi(WeChatClient):
 
     def create_menu(self, body: dict[str, Any]) -> dict[str, Any]:
         return self._with_token_retry(lambda: self.menu.create(body))
+
+
+def _token_of(error: WeChatClientException) -> str | None:
+    """The access_token the rejected call was made with (wechatpy keeps the request on the exception)."""
+    url = getattr(getattr(error, "request", None), "url", None)
+    if not url:
+        return None
+    return (parse_qs(urlsplit(url).query).get("access_token") or [None])[0]

@@ -1,8 +1,12 @@
 """The Rasa input channel for a WeChat Official Account (公众号), at /webhooks/wechat/.
 
-GET is WeChat's URL verification; POST carries messages and events, in plaintext or safe mode. The checks live
-in inbound.py, what a message becomes in routing.py, the text form of answers in replies.py and the 5-second
-rule in delivery.py; this module wires them into Sanic.
+GET is WeChat's URL verification; POST carries messages and events, in safe mode whenever an EncodingAESKey is
+set (plaintext only without one). The checks live in inbound.py, the once-only rule for signed requests in
+replay.py, what a message becomes in routing.py, the text form of answers in replies.py and the 5-second rule in
+delivery.py; this module wires them into Sanic.
+
+The conversation id Rasa sees is `wechat:<OpenID>` (integrations/channels/senders.py); everything the channel keeps
+per user (rate limit, numbered menu, de-duplication) is keyed by the OpenID inside the channel's own keys.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel
 from sanic import Blueprint, response
+from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from wechatpy.messages import BaseMessage
@@ -24,8 +29,10 @@ from integrations.channels.common import (
     RateLimit,
     allow_message,
     collect_turn,
+    without_payload_marks,
 )
 from integrations.channels.output import UnavailableOutputChannel
+from integrations.channels.senders import sender_id
 from integrations.channels.state import ChannelState, channel_state
 from integrations.channels.wechat.api import WeChatApi
 from integrations.channels.wechat.config import WeChatConfig
@@ -36,10 +43,12 @@ from integrations.channels.wechat.inbound import (
     dedup_key,
     open_envelope,
     parse_inbound,
+    refuse_plaintext,
     verify_request,
 )
 from integrations.channels.wechat.menu import load_menu
 from integrations.channels.wechat.output import WeChatOutput
+from integrations.channels.wechat.replay import admit, replay_ttl
 from integrations.channels.wechat.replies import (
     LETTER_HINT_TEXT,
     cap,
@@ -89,7 +98,9 @@ class WeChatInput(InputChannel):
     def deliveries(self) -> Deliveries:
         if self._deliveries is None:
             api = WeChatApi.from_config(self.config)
-            self._deliveries = Deliveries(self.state, api, self.config.passive_timeout, self.config.dedup_ttl)
+            # A repeat of a signed request is answered from its message's claim until the signature expires.
+            ttl = max(self.config.dedup_ttl, replay_ttl(self.config.timestamp_window))
+            self._deliveries = Deliveries(self.state, api, self.config.passive_timeout, ttl)
         return self._deliveries
 
     def get_output_channel(self) -> OutputChannel | None:
@@ -119,8 +130,10 @@ class WeChatInput(InputChannel):
                 return response.text(rejected.reason, status=rejected.status)
             return response.text(query.get("echostr", ""))
 
-        @webhook.route("/", methods=["POST"])
+        # Streamed: the body is read by the handler, up to WECHAT_MAX_BODY_BYTES, not buffered by Sanic (100 MB).
+        @webhook.route("/", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
+            _limit_body(request, self.config.max_body_bytes)  # first: it also bounds what Sanic discards later
             if not self.config.configured:
                 return self._not_configured()
             return await self._receive(request, on_new_message)
@@ -131,8 +144,11 @@ class WeChatInput(InputChannel):
         received_at = time.monotonic()
         query = _query(request)
         try:
+            body = await _read_body(request)
             verify_request(self.config, query)
-            envelope = open_envelope(self.config, query, check_body(request.body, self.config.max_body_bytes))
+            refuse_plaintext(self.config, query)
+            envelope = open_envelope(self.config, query, check_body(body, self.config.max_body_bytes))
+            first_sight = await admit(self.state, query, body, self.config.timestamp_window)
             message = parse_inbound(envelope.xml)
         except Rejected as rejected:
             logger.warning("WeChat message refused (%s): %s", rejected.status, rejected.reason)
@@ -145,7 +161,7 @@ class WeChatInput(InputChannel):
         async def turn() -> list[str]:
             return await self._turn(action, message, on_new_message)
 
-        content = await self.deliveries.answer(dedup_key(message), openid, turn, received_at)
+        content = await self.deliveries.answer(dedup_key(message), openid, turn, received_at, first_sight)
         if content is None:
             return response.text(SUCCESS)
         xml = passive_xml(message.target, openid, content, envelope.crypto, query.get("nonce", ""))
@@ -168,8 +184,7 @@ class WeChatInput(InputChannel):
             return chosen, None
         if needs_letter(typed, menu):
             return None, LETTER_HINT_TEXT
-        # A typed "/intent{...}" would skip NLU and set entities at will: only buttons and menus send payloads.
-        text = typed.lstrip("/").strip()
+        text = without_payload_marks(typed)
         return (text, None) if text else (None, UNSUPPORTED_TEXT)
 
     async def _rasa_turn(self, action: Turn, message: BaseMessage, on_new_message: OnNewMessage) -> list[str]:
@@ -181,7 +196,7 @@ class WeChatInput(InputChannel):
             if own_reply:
                 return fit([own_reply], limit)
         messages = await collect_turn(
-            on_new_message, text=str(text), sender_id=openid, channel=CHANNEL,
+            on_new_message, text=str(text), sender_id=sender_id(CHANNEL, openid), channel=CHANNEL,
             message_id=str(message._data.get("MsgId") or "") or None,
         )
         rendered = render(messages)
@@ -194,3 +209,19 @@ class WeChatInput(InputChannel):
 
 def _query(request: Request) -> dict[str, str]:
     return {key: str(request.args.get(key, "")) for key in request.args}
+
+
+def _limit_body(request: Request, limit: int) -> None:
+    """Sanic lifts its own limit (100 MB) for a streamed route: this one applies to reading the body and to what
+    Sanic reads and discards after a refusal."""
+    if request.stream is not None:
+        request.stream.request_max_size = limit
+
+
+async def _read_body(request: Request) -> bytes:
+    """The body of the streamed request; 413 as soon as it is announced or found larger than the limit."""
+    try:
+        await request.receive_body()
+    except PayloadTooLarge as error:
+        raise Rejected(413, "body too large") from error
+    return request.body

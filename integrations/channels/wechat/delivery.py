@@ -50,9 +50,13 @@ class Deliveries:
         self.ttl = ttl
         self._background: set[asyncio.Task] = set()
 
-    async def answer(self, key: str, openid: str, turn: Turn, received_at: float) -> str | None:
-        """The passive answer for this delivery, or None for "success"."""
-        if not await self.state.claim(f"wechat:claim:{key}", self.ttl):
+    async def answer(
+        self, key: str, openid: str, turn: Turn, received_at: float, first_sight: bool = True
+    ) -> str | None:
+        """The passive answer for this delivery, or None for "success". A request seen before (`first_sight`
+        False: the same signed request again) is answered like a retry whatever the state says: it never starts a
+        turn, even once the message's own claim has expired."""
+        if not first_sight or not await self.state.claim(f"wechat:claim:{key}", self.ttl):
             return await self._answer_retry(key, received_at)
         passive: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         self._spawn(self._deliver(key, openid, turn, received_at, passive))

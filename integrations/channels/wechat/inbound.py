@@ -1,10 +1,12 @@
 """What arrives from WeChat, checked before anything runs: signature, replay window, body, safe-mode decryption.
 
-Every failure raises `Rejected` with the HTTP status to answer; nothing here talks to Rasa.
+Every failure raises `Rejected` with the HTTP status to answer; nothing here talks to Rasa. That each signed request
+is accepted only once is replay.py's part (it needs the channel state).
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 import time
@@ -25,6 +27,7 @@ from integrations.channels.wechat.config import WeChatConfig
 # and external entities whatever the XML parser does.
 _HOSTILE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _OPENID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_PLAIN_ID = re.compile(r"[0-9A-Za-z_-]{1,32}")  # a MsgId as WeChat sends it (a 64-bit number)
 
 
 class Rejected(Exception):
@@ -95,10 +98,24 @@ def _cryptos(config: WeChatConfig) -> list[WeChatCrypto]:
     return [WeChatCrypto(config.token, key, config.app_id) for key in keys]
 
 
+def is_encrypted(query: Mapping[str, str]) -> bool:
+    return query.get("encrypt_type", "raw").lower() == "aes"
+
+
+def refuse_plaintext(config: WeChatConfig, query: Mapping[str, str]) -> None:
+    """With an EncodingAESKey only encrypted messages are accepted. A plaintext body is covered by no signature
+    (`signature` signs token, timestamp and nonce only), so accepting one would let anyone who saw one request URL
+    post any message as any user for the rest of the timestamp window."""
+    if config.encoding_aes_key and not is_encrypted(query):
+        raise Rejected(403, "plaintext message refused: the channel is in safe mode (WECHAT_ENCODING_AES_KEY)")
+
+
 def open_envelope(config: WeChatConfig, query: Mapping[str, str], body: str) -> Envelope:
-    """Plaintext as it is; safe mode (encrypt_type=aes): check msg_signature, then decrypt with the current
-    EncodingAESKey or, during a rotation, the previous one. The reply is encrypted with the key that worked."""
-    if query.get("encrypt_type", "raw").lower() != "aes":
+    """Plaintext as it is (only without an EncodingAESKey); safe mode (encrypt_type=aes): check msg_signature,
+    then decrypt with the current EncodingAESKey or, during a rotation, the previous one. The reply is encrypted
+    with the key that worked."""
+    refuse_plaintext(config, query)
+    if not is_encrypted(query):
         return Envelope(body)
     cryptos = _cryptos(config)
     if not cryptos:
@@ -134,10 +151,18 @@ def parse_inbound(xml: str) -> BaseMessage:
         raise Rejected(400, "unreadable message") from error
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
 def dedup_key(message: BaseMessage) -> str:
-    """MsgId for messages; events have none, so sender and CreateTime identify a retry (WeChat's advice), with
-    the event and its key so that two different menu clicks within one second are not taken for one."""
+    """Sender and MsgId for messages (one user's message can never pass for another's retry); events have no MsgId,
+    so sender and CreateTime identify a retry (WeChat's advice), with the event and its key so that two different
+    menu clicks within one second are not taken for one. What the sender chose (EventKey, any odd MsgId) enters
+    the key as a digest: a state key never grows with a field's length."""
     raw: dict[str, Any] = message._data
-    if raw.get("MsgId"):
-        return f"msg:{raw['MsgId']}"
-    return f"evt:{message.source}:{raw.get('CreateTime')}:{str(raw.get('Event', '')).lower()}:{raw.get('EventKey', '')}"
+    msg_id = str(raw.get("MsgId") or "")
+    if msg_id:
+        return f"msg:{message.source}:{msg_id if _PLAIN_ID.fullmatch(msg_id) else _digest(msg_id)}"
+    event = "\n".join([str(raw.get("CreateTime")), str(raw.get("Event", "")).lower(), str(raw.get("EventKey") or "")])
+    return f"evt:{message.source}:{_digest(event)}"

@@ -1,4 +1,7 @@
-"""Messages outside a turn (an operator's takeover reply) go to the WeChat user as customer-service messages."""
+"""Messages outside a turn (an operator's takeover reply) go to the WeChat user as customer-service messages.
+
+Rasa names the recipient by the conversation id (`wechat:<OpenID>`); an id of another channel is refused, never
+delivered to a WeChat user who happens to have that id."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 from rasa.core.channels.channel import OutputChannel
 
 from integrations.channels.output import DeliveryFailed
+from integrations.channels.senders import ForeignSender, user_id
 from integrations.channels.state import ChannelState
 from integrations.channels.wechat.config import WeChatConfig
 from integrations.channels.wechat.delivery import Deliveries
@@ -16,6 +20,8 @@ from integrations.channels.wechat.replies import cap, fit, render
 NOT_DELIVERED_TEXT = (
     "微信客服消息未能送达：用户超过48小时未发消息、已取消关注，或接口调用受限。请改用其他方式联系该用户。"
 )
+FOREIGN_TEXT = "微信消息未发送：该会话不是微信公众号渠道的会话，不能通过微信发送。请在该会话所属的渠道回复用户。"
+CHANNEL = "wechat"
 
 
 class WeChatOutput(OutputChannel):
@@ -31,14 +37,18 @@ class WeChatOutput(OutputChannel):
         return "wechat"
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        try:
+            openid = user_id(CHANNEL, recipient_id)
+        except ForeignSender as error:
+            raise DeliveryFailed(FOREIGN_TEXT) from error
         rendered = render([message])
         limit = self.config.text_limit_bytes
         parts = cap(fit(rendered.parts, limit), self.config.max_service_messages, limit)
         if not parts:
             return
         if rendered.menu:  # "回复数字选择" must then pick from these buttons
-            await self.state.put(f"wechat:menu:{recipient_id}", rendered.menu, self.config.menu_ttl)
-        sent = await asyncio.to_thread(self.deliveries.send, recipient_id, parts)
+            await self.state.put(f"wechat:menu:{openid}", rendered.menu, self.config.menu_ttl)
+        sent = await asyncio.to_thread(self.deliveries.send, openid, parts)
         if sent < len(parts):
             raise DeliveryFailed(NOT_DELIVERED_TEXT)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from wechatpy.messages import BaseMessage
 
-from integrations.channels.common import UNSUPPORTED_TEXT
+from integrations.channels.common import TOO_LONG_TEXT, UNSUPPORTED_TEXT, too_long
 from integrations.channels.wechat.menu import MenuConfig
 
 CITY_GAZETTEER = Path(__file__).resolve().parents[3] / "nlu" / "gazetteers" / "city.yml"
@@ -75,10 +75,10 @@ def _scene(menu: MenuConfig, scene: str | None) -> str | None:
 def route(message: BaseMessage, menu: MenuConfig) -> Route:
     kind = str(message._data.get("MsgType", "")).lower()  # unknown events parse as UnknownMessage: use the raw type
     if kind == "text":
-        return Turn(str(message.content or "").strip(), typed=True) if message.content else Reply(UNSUPPORTED_TEXT)
+        return _typed(str(message.content or "").strip()) if message.content else Reply(UNSUPPORTED_TEXT)
     if kind == "voice":
         recognised = str(message.recognition or "").strip().rstrip("。.!！")
-        return Turn(recognised, typed=True) if recognised else Reply(VOICE_NOT_RECOGNISED_TEXT)
+        return _typed(recognised) if recognised else Reply(VOICE_NOT_RECOGNISED_TEXT)
     if kind == "location":
         city = city_in(str(message.label or ""))
         if city:
@@ -87,6 +87,11 @@ def route(message: BaseMessage, menu: MenuConfig) -> Route:
     if kind == "event":
         return _route_event(message, menu)
     return Reply(UNSUPPORTED_TEXT)  # image, video, shortvideo, link, file, mini-program cards, ...
+
+
+def _typed(text: str) -> Route:
+    # The length cap comes before anything looks at the text (menu choice, NLU, masking, the conversation log).
+    return Reply(TOO_LONG_TEXT) if too_long(text) else Turn(text, typed=True)
 
 
 def _route_event(message: BaseMessage, menu: MenuConfig) -> Route:
