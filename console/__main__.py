@@ -31,8 +31,12 @@ class Command:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from bot.masking import install_log_masking
+    from bot.production import enforce
     from console.app import create_app
 
+    enforce("console")  # production: exits with the list of what is missing (keys, RASA_API_TOKEN, cookies)
+    install_log_masking()  # access log lines keep query strings (searches), errors their tracebacks: masked
     settings = ConsoleSettings.from_env()
     host = os.environ.get("CONSOLE_HOST", "127.0.0.1")
     # Behind a reverse proxy the client address (used by the login rate limit) comes from X-Forwarded-For,
@@ -134,10 +138,19 @@ def _set_disabled(disabled: bool) -> Callable[[argparse.Namespace], int]:
 
 
 def _purge(args: argparse.Namespace) -> int:
+    from bot.settings import Settings
+    from bot.tracker_stores import purge_expired_trackers
     from console.retention import purge
 
     days = args.days if args.days is not None else ConsoleSettings.from_env().retention_days
-    return _in_database(lambda db: str(purge(db, days)))
+    done = _in_database(lambda db: str(purge(db, days)))
+    if done:
+        return done
+    # The live trackers (raw: what citizens typed) expire after TRACKER_TTL_SECONDS; Redis drops them itself, the
+    # embedded SQLite store is swept here (and hourly by the Rasa server).
+    trackers = purge_expired_trackers(Settings.from_env())
+    print(f"已删除 {trackers} 个过期的实时会话（tracker）。")
+    return 0
 
 
 def _purge_arguments(parser: argparse.ArgumentParser) -> None:
@@ -159,7 +172,7 @@ COMMANDS: dict[str, Command] = {
     "set-password": Command("为已有用户设置新密码", _name_argument, _set_password),
     "disable-user": Command("停用用户并注销其全部登录", _name_argument, _set_disabled(True)),
     "enable-user": Command("重新启用已停用的用户", _name_argument, _set_disabled(False)),
-    "purge": Command("按保留期删除旧的会话日志（每天由定时任务运行）", _purge_arguments, _purge),
+    "purge": Command("按保留期删除旧的会话日志和过期的实时会话（每天由定时任务运行）", _purge_arguments, _purge),
 }
 
 

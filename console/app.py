@@ -107,19 +107,23 @@ def _error_response(request: Request, status: int, message: str | None, headers:
     return response
 
 
-async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+# The handlers are plain functions: Starlette runs them in a worker thread, and an error page may read the
+# database (who is logged in, for the navigation).
+
+
+def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
     location = (exc.headers or {}).get("Location")
     if exc.status_code in (301, 302, 303, 307, 308) and location:
         return RedirectResponse(location, status_code=exc.status_code)
     return _error_response(request, exc.status_code, exc.detail, exc.headers)
 
 
-async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+def _validation_error(request: Request, exc: RequestValidationError) -> Response:
     # FastAPI's default 422 body echoes the input back; ours does not.
     return _error_response(request, 422, None)
 
 
-async def _server_error(request: Request, exc: Exception) -> Response:
+def _server_error(request: Request, exc: Exception) -> Response:
     logger.error("console request failed: %s %s", request.method, request.url.path, exc_info=exc)
     return _error_response(request, 500, None)
 

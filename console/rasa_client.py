@@ -1,18 +1,24 @@
 """A small client of the Rasa server's HTTP API for the console: pause, resume, operator replies, live trackers.
 
-Rasa runs with `--enable-api`; when it also has `--auth-token`, set RASA_API_TOKEN for the console. Every failure
-becomes a RasaError whose text (Chinese) can be shown to the operator as it is.
+Rasa runs with `--enable-api` and answers its API only with `Authorization: Bearer <RASA_API_TOKEN>` (never a
+`?token=` query parameter: access logs keep query strings). Every failure becomes a RasaError whose text (Chinese,
+masked) can be shown to the operator as it is.
+
+The calls are coroutines (other tools await them). The console's routes run in worker threads, never on the
+event loop, and use `blocking(client.pause(...))` there.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import Any
-from urllib.parse import quote
+import re
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import httpx
 
-from bot.masking import hash_sender_id
+from bot.masking import hash_sender_id, mask_text
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +30,23 @@ AUTH_TEXT = "智能助手服务拒绝了控制台的请求：请管理员检查 
 NO_API_TEXT = "智能助手服务未开启 HTTP API（需要 --enable-api），无法完成操作，请联系管理员。"
 FAILED_TEXT = "智能助手服务未能完成操作（{reason}），请稍后重试。"
 NOT_DELIVERED_TEXT = "消息未能送达市民：{reason}"
+UNADDRESSABLE_TEXT = (
+    "该会话的用户标识含有智能助手服务（Rasa）接口无法使用的字符（如空格、斜杠、问号或中文），"
+    "控制台无法读取或回复该会话；如需联系该市民，请通过其他途径处理。"
+)
+
+
+T = TypeVar("T")
 
 
 class RasaError(Exception):
     """The API call failed; `str(error)` is a Chinese message for the operator."""
+
+
+def blocking(call: Coroutine[Any, Any, T]) -> T:
+    """Run one client call to its end from synchronous code: a route in FastAPI's worker threads (no event loop
+    runs there), a periodic job, a test. Each request opens its own httpx client, so a short-lived loop is enough."""
+    return asyncio.run(call)
 
 
 class RasaClient:
@@ -103,13 +122,14 @@ class RasaClient:
 
     async def _request(self, method: str, path: str, sender_id: str, **kwargs: Any) -> dict[str, Any]:
         params = dict(kwargs.pop("params", None) or {})
+        headers = dict(kwargs.pop("headers", None) or {})
         if self.token:
-            params["token"] = self.token
+            headers["Authorization"] = f"Bearer {self.token}"
         try:
             async with httpx.AsyncClient(
                 base_url=self.base_url, timeout=self.timeout, transport=self.transport
             ) as client:
-                response = await client.request(method, path, params=params, **kwargs)
+                response = await client.request(method, path, params=params, headers=headers, **kwargs)
         except httpx.TimeoutException as error:
             raise RasaError(TIMEOUT_TEXT) from error
         except httpx.HTTPError as error:
@@ -132,8 +152,16 @@ class RasaClient:
             raise RasaError(FAILED_TEXT.format(reason="返回内容无法解析")) from error
 
 
+# Rasa's HTTP server (Sanic) does not percent-decode path parameters: a conversation id must travel in the path
+# exactly as it is (`wechat:oAbC…`, `tg:123`, `web:<uuid>`). Quoting the ":" addressed another, empty conversation.
+_PATH_SAFE = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@]{1,256}")
+
+
 def _path(sender_id: str) -> str:
-    return quote(sender_id, safe="")
+    """The id as a path segment; RasaError for an id the API cannot address (it would reach another one)."""
+    if not _PATH_SAFE.fullmatch(sender_id):
+        raise RasaError(UNADDRESSABLE_TEXT)
+    return sender_id
 
 
 def _reason(response: httpx.Response) -> str:
@@ -144,5 +172,5 @@ def _reason(response: httpx.Response) -> str:
         message = ""
     detail = message.rsplit("Error: ", 1)[-1].strip()
     if detail and not detail.isascii():
-        return detail[:300]
+        return mask_text(detail[:300])  # shown to operators and logged: a channel's text may quote a citizen
     return f"HTTP {response.status_code}"

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy.orm import Session
 
+from bot.masking import mask_text
 from console import domain
 from console.db import Base
 from console.index import Conversation, conversation_events
@@ -93,10 +94,11 @@ def set_review_status(session: Session, conversation: Conversation, status: str,
 
 
 def normalise_tag(raw: str) -> str:
-    """Tags are free text, normalised: full-width folded (NFKC), lower-case, spaces collapsed, at most 32 chars."""
+    """Tags are free text, normalised: full-width folded (NFKC), lower-case, spaces collapsed, at most 32 chars,
+    and masked (an operator may type a citizen's phone number into a tag: the console keeps nothing raw)."""
     text = unicodedata.normalize("NFKC", raw or "").lower()
     text = re.sub(r"[\s,，;；#]+", " ", text).strip()
-    return text[:MAX_TAG].strip()
+    return mask_text(text[:MAX_TAG].strip())
 
 
 def add_tag(session: Session, conversation_id: int, raw: str, username: str) -> str:
@@ -160,7 +162,7 @@ def _message(session: Session, conversation: Conversation, event_id: int, user_o
 def flag_message(session: Session, conversation: Conversation, event_id: int, note: str, username: str) -> None:
     event = _message(session, conversation, event_id, user_only=False)
     flag = session.get(MessageFlag, event_id) or MessageFlag(event_id=event_id, conversation_id=conversation.id)
-    flag.note = (note or "").strip()[:MAX_NOTE]
+    flag.note = mask_text((note or "").strip()[:MAX_NOTE])  # typed by an operator: masked like the log
     flag.event_timestamp = event.get("timestamp")
     flag.created_by = username
     flag.created_at = time.time()
@@ -233,7 +235,7 @@ def correct_message(
     masked text plus entity markup; intent and entities must exist in the domain."""
     event = _message(session, conversation, event_id, user_only=True)
     text = str(event.get("text") or "")
-    if not text.strip() or text.lstrip().startswith("/"):
+    if not example_text(text) or example_text(text).startswith("/"):
         raise ReviewError("这条消息是按钮点击或空消息（不是用户输入的文字），无需更正，也不能作为训练样例。")
     intent = (intent or "").strip()
     if intent not in domain.trainable_intents():
@@ -293,10 +295,28 @@ class Export:
     count: int
 
 
+# Characters that end a line for YAML or for Python's str.splitlines() (which Rasa's reader splits a block of
+# examples with: NEL U+0085, U+2028, U+2029, VT, FF, FS/GS/RS …), or that YAML refuses to read at all (control
+# characters, lone surrogates, the non-characters U+FFFE/U+FFFF; a BOM is only allowed at the start): in citizen
+# text each run of them becomes one space. Everything else is printable in YAML and left as the citizen wrote it.
+_NOT_IN_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]+")
+
+
+def example_text(text: str) -> str:
+    """The citizen's text as one line of training data: line breaks and unreadable characters become single
+    spaces, surrounding spaces go (Rasa strips them too). Nothing else changes."""
+    return _NOT_IN_ONE_LINE.sub(" ", text).strip()
+
+
 def _example(text: str, entities: list[dict[str, Any]]) -> str:
-    """One example line: single-line, with entity markup."""
-    line = annotate(text, entities)
-    return re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", line).strip()
+    """One example line, with entity markup (brackets of the text itself are written full-width by `annotate`,
+    so citizen text can never be read as markup)."""
+    return example_text(annotate(text, entities))
+
+
+def _yaml_key(name: str) -> str:
+    """An intent name as a YAML scalar: plain when it is a plain name (always, for names from domain/)."""
+    return name if re.fullmatch(r"[A-Za-z0-9_]+", name) else json.dumps(name, ensure_ascii=False)
 
 
 def corrections_export(session: Session) -> Export:
@@ -314,14 +334,14 @@ def corrections_export(session: Session) -> Export:
         if example and example not in by_intent[correction.intent]:
             by_intent[correction.intent].append(example)
             count += 1
-    lines = [
+    lines = [  # the Chinese header also keeps the file non-ASCII: Rasa decodes escapes in ASCII-only YAML
         "# 运营后台导出的意图/实体更正（来自已审核会话，文本已脱敏）。",
         "# 请在合并到训练数据前人工复核；本文件不会自动写入训练数据。",
         'version: "3.1"',
         "nlu:" if by_intent else "nlu: []",
     ]
     for intent in sorted(by_intent):
-        lines += [f"- intent: {intent}", "  examples: |"]
+        lines += [f"- intent: {_yaml_key(intent)}", "  examples: |"]
         lines += [f"    - {example}" for example in by_intent[intent]]
     return Export("nlu_corrections.yml", "\n".join(lines) + "\n", count)
 

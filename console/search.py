@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bot.masking import mask_text
 from console.index import (
     CHANNELS,
     FLAGS,
@@ -56,8 +57,10 @@ class Filters:
         f.intent = (params.get("intent") or "").strip()[:255] or None
         f.outcome = _choice(params.get("outcome"), FLAGS, "结果", f.errors)
         f.review_status = _choice(params.get("review"), REVIEW_STATUSES, "审核状态", f.errors)
-        f.tag = (params.get("tag") or "").strip()[:64] or None
-        f.q = (params.get("q") or "").strip()[:200] or None
+        # Masked like the log (and the tags) they are compared with: an operator who types a citizen's phone
+        # number searches for 138****0001, and the page, its links and the access log never echo it raw.
+        f.tag = mask_text((params.get("tag") or "").strip()[:64]) or None
+        f.q = mask_text((params.get("q") or "").strip()[:200]) or None
         raw = (params.get("max_confidence") or "").strip()
         if raw:
             try:

@@ -24,7 +24,7 @@ from bot.conversation_log import ConversationEvent, purge_unused_senders, sealed
 from bot.masking import hash_sender_id, mask_text
 from bot.sealing import InvalidSeal, unseal
 from console.db import Base
-from console.rasa_client import RasaClient, RasaError
+from console.rasa_client import RasaClient, RasaError, blocking
 from console.users import User
 from console.web import audit
 
@@ -58,7 +58,11 @@ HANDBACK_TEXT = (
     "本次人工服务已结束，感谢您的耐心等待。接下来由智能助手继续为您服务；如需再次联系工作人员，请回复“转人工”。"
 )
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# An operator's reply goes out to the citizen as typed, minus what a message should never carry: control
+# characters (C0 and C1, escape sequences included) and the bidirectional overrides that make text read otherwise
+# than it is. Every kind of line break becomes "\n"; tabs stay.
+_LINE_BREAKS = re.compile(r"\r\n|[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb]")
 
 
 def max_wait_seconds() -> float:
@@ -360,17 +364,16 @@ def _require_holder(handoff: Handoff, user: User) -> None:
         raise TakeoverError(f"该会话正在由 {handoff.operator} 处理；如需改由您处理，请先点击“改由我接管”。")
 
 
-async def _session_expires_soon(client: RasaClient, tracker: dict[str, Any]) -> bool:
+def _session_expires_soon(client: RasaClient, tracker: dict[str, Any]) -> bool:
     """True when the citizen's next message would start a new Rasa session (which would un-pause it)."""
-    expiry = await client.session_expiration_seconds()
+    expiry = blocking(client.session_expiration_seconds())
     # Like Rasa: the latest user message in the tracker's order (not the largest timestamp).
     users = [e for e in tracker.get("events") or [] if e.get("event") == "user"]
     last_user = users[-1].get("timestamp") if users else None
     return bool(expiry) and last_user is not None and time.time() - last_user > expiry - SESSION_MARGIN_SECONDS
 
 
-async def take(session: Session, handoff: Handoff, user: User, client: RasaClient,
-               transfer: bool = False) -> str | None:
+def take(session: Session, handoff: Handoff, user: User, client: RasaClient, transfer: bool = False) -> str | None:
     """Pause the conversation in Rasa and make `user` its operator; returns a warning for the operator, if any.
 
     The claim is committed first, atomically (two operators clicking at once: one wins), and undone when Rasa
@@ -381,9 +384,9 @@ async def take(session: Session, handoff: Handoff, user: User, client: RasaClien
     _require(handoff, *allowed)
     sender_id = _sender_for(session, handoff)
     try:
-        tracker = await client.tracker(sender_id)
+        tracker = blocking(client.tracker(sender_id))
         channel = _deliverable_channel(tracker)
-        new_session = await _session_expires_soon(client, tracker)
+        new_session = _session_expires_soon(client, tracker)
     except RasaError as error:
         raise TakeoverError(str(error), 502) from error
     previous = (handoff.status, handoff.operator, handoff.taken_at)
@@ -398,7 +401,7 @@ async def take(session: Session, handoff: Handoff, user: User, client: RasaClien
     if not claimed:
         raise TakeoverError(f"该请求刚刚已由 {handoff.operator or '其他工作人员'} 处理，请刷新页面。")
     try:
-        await client.pause(sender_id, new_session=new_session)
+        blocking(client.pause(sender_id, new_session=new_session))
     except RasaError as error:
         handoff.status, handoff.operator, handoff.taken_at = previous
         session.commit()
@@ -408,7 +411,7 @@ async def take(session: Session, handoff: Handoff, user: User, client: RasaClien
     if previous[0] == ACTIVE:
         return None
     try:
-        await client.send(sender_id, TAKEN_TEXT, user.username, channel=channel)
+        blocking(client.send(sender_id, TAKEN_TEXT, user.username, channel=channel))
     except RasaError as error:
         return f"已接管，但接入提示未能发送给市民：{error}"
     return None
@@ -419,7 +422,8 @@ def _same_operator(operator: str | None) -> Any:
 
 
 def clean_reply(text: str) -> str:
-    text = _CONTROL_CHARS.sub("", text or "").strip()
+    """The reply as it will reach the citizen (see _CONTROL_CHARS), refused when empty or too long."""
+    text = _CONTROL_CHARS.sub("", _LINE_BREAKS.sub("\n", text or "")).strip()
     if not text:
         raise TakeoverError("请输入要发送给市民的内容。", 400)
     if len(text) > MAX_REPLY_CHARS:
@@ -427,33 +431,33 @@ def clean_reply(text: str) -> str:
     return text
 
 
-async def reply(session: Session, handoff: Handoff, user: User, client: RasaClient, text: str) -> None:
+def reply(session: Session, handoff: Handoff, user: User, client: RasaClient, text: str) -> None:
     """Send the operator's text to the citizen through their channel; it is stored only when delivered."""
     text = clean_reply(text)
     _require_holder(handoff, user)
     sender_id = _sender_for(session, handoff)
     try:
-        await client.send(sender_id, text, user.username, channel=handoff.channel)
+        blocking(client.send(sender_id, text, user.username, channel=handoff.channel))
     except RasaError as error:
         raise TakeoverError(str(error), 502) from error
     audit(session, user, "takeover_reply", handoff.sender_hash, f"接管 #{handoff.id}：回复 {mask_text(text)[:200]}")
 
 
-async def hand_back(session: Session, handoff: Handoff, user: User, client: RasaClient) -> str | None:
+def hand_back(session: Session, handoff: Handoff, user: User, client: RasaClient) -> str | None:
     """Resume the assistant, tell the citizen, close the handoff; returns a warning when the notice failed."""
     _require(handoff, ACTIVE)
     if handoff.operator != user.username and user.role != "admin":
         raise TakeoverError(f"该会话正在由 {handoff.operator} 处理，只有该工作人员或管理员可以交还。")
     sender_id = _sender_for(session, handoff)
     try:
-        await client.resume(sender_id, slots={"handoff_requested": False})
+        blocking(client.resume(sender_id, slots={"handoff_requested": False}))
     except RasaError as error:
         raise TakeoverError(str(error), 502) from error
     handoff.status, handoff.closed_at, handoff.closed_reason = CLOSED, time.time(), "handed_back"
     audit(session, user, "handback", handoff.sender_hash, f"接管 #{handoff.id}：交还智能助手")
     session.commit()
     try:
-        await client.send(sender_id, HANDBACK_TEXT, user.username, {"handback": True}, channel=handoff.channel)
+        blocking(client.send(sender_id, HANDBACK_TEXT, user.username, {"handback": True}, channel=handoff.channel))
     except RasaError as error:
         return f"已交还智能助手，但通知消息未能送达市民：{error}"
     return None

@@ -4,20 +4,26 @@ Usage in a router (`console/routes/<area>.py`)::
 
     router = APIRouter()
 
-    @router.get("/things/{thing_id}")
+    @router.get("/things/{thing_id}", dependencies=[Depends(audited_view)])
     def show(thing_id: int, request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)):
         audit(db, user, "view_thing", str(thing_id))
         return render(request, "thing.html", {"thing": ...}, user)
 
     @router.post("/things/{thing_id}/tag", dependencies=[Depends(csrf_protect)])
-    async def tag(thing_id: int, request: Request, user: User = Depends(current_user), db=Depends(get_db)):
-        form = await form_data(request)
+    def tag(thing_id: int, request: Request, form: dict[str, str] = Depends(posted_form),
+            user: User = Depends(current_user), db: Session = Depends(get_db)):
         ...
         return RedirectResponse(f"/things/{thing_id}", status_code=303)
 
+Routes are plain `def`: FastAPI runs them in its worker threads, so the database, the password hashing (scrypt)
+and calls to Rasa (`console.rasa_client.blocking`) never hold up the event loop; the form is read asynchronously
+by the `posted_form` dependency before the route runs.
+
 Rules the tests check for every route: a page is a GET outside /api/ (anonymous → 303 to /login?next=…); any
 other anonymous request gets 401; routes for admins use `require_admin` (operator → 403); every POST (PUT,
-PATCH, DELETE) route has `csrf_protect` (missing/wrong token → 403).
+PATCH, DELETE) route has `csrf_protect` (missing/wrong token → 403). A GET never changes anything and never
+exports: the only GETs that write (an audit entry: who viewed which conversation) are views guarded by
+`audited_view`, which refuses requests that another site started.
 
 Templates: extend "base.html", fill `{% block title %}` and `{% block content %}`; `user`, `csrf_token` and
 `request` are always defined; filters `localtime` / `localdate` format epoch seconds (or datetimes) in
@@ -66,6 +72,12 @@ NAV_ITEMS = (  # (label, path, admin only)
 ANONYMOUS_TEXT = "请先登录。"
 ADMIN_ONLY_TEXT = "此功能仅限管理员使用。如需权限，请联系管理员。"
 CSRF_TEXT = "安全校验未通过：页面可能已过期，请刷新页面后重试。"
+FOREIGN_VIEW_TEXT = (
+    "为保护市民隐私，从其他网站打开的会话链接不会直接显示（查看会话会以您的名义记入审计日志）。"
+    "请从运营后台的会话列表或接管队列中打开该会话。"
+)
+# What browsers send as Sec-Fetch-Site when another site (or a sibling subdomain) started the request.
+FOREIGN_SITES = frozenset({"cross-site", "same-site"})
 
 
 @dataclass(frozen=True)
@@ -149,9 +161,22 @@ async def csrf_protect(request: Request, login: LoginSession | None = Depends(lo
     """The CSRF token of the login session, from the `X-CSRF-Token` header or the `csrf_token` form field."""
     if login is None:
         raise _anonymous(request)
-    sent = request.headers.get(CSRF_HEADER) or (await form_data(request)).get(CSRF_FIELD, "")
+    form = await form_data(request)  # read here, on the loop, so the (sync) route finds it in `posted_form`
+    sent = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD, "")
     if not sent or not hmac.compare_digest(sent.encode("utf-8"), login.csrf_token.encode("utf-8")):
         raise HTTPException(403, CSRF_TEXT)
+
+
+def from_another_site(request: Request) -> bool:
+    """True when the browser says another site started this request (a link, redirect or form there).
+    Browsers without Sec-Fetch-Site send no session cookie cross-site either (it is SameSite=Strict)."""
+    return request.headers.get("sec-fetch-site", "").strip().lower() in FOREIGN_SITES
+
+
+def audited_view(request: Request) -> None:
+    """For GET pages that write an audit entry: a foreign page must not open them in an operator's name."""
+    if from_another_site(request):
+        raise HTTPException(403, FOREIGN_VIEW_TEXT)
 
 
 # --- forms -----------------------------------------------------------------------------------------------
@@ -181,6 +206,11 @@ async def _form_pairs(request: Request) -> list[tuple[str, str]]:
 async def form_data(request: Request) -> dict[str, str]:
     """The urlencoded form fields (last value wins); {} for other content types."""
     return dict(await _form_pairs(request))
+
+
+async def posted_form(request: Request) -> dict[str, str]:
+    """The form as a dependency: read asynchronously, handed to a plain `def` route running in a worker thread."""
+    return await form_data(request)
 
 
 # --- templates -------------------------------------------------------------------------------------------

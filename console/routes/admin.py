@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from console import sessions
 from console.users import (
     ROLE_LABELS,
     ROLES,
@@ -17,7 +18,7 @@ from console.users import (
     set_password,
     set_role,
 )
-from console.web import audit, csrf_protect, form_data, get_db, render, require_admin
+from console.web import audit, csrf_protect, get_db, posted_form, render, require_admin
 
 router = APIRouter(prefix="/admin")
 
@@ -31,6 +32,7 @@ ACTION_LABELS = {
     "disable_user": "停用账号",
     "enable_user": "启用账号",
     "reset_password": "重置密码",
+    "unlock_user": "解除登录锁定",
     "view_conversation": "查看会话",
     "unmask": "解除脱敏",
     "export": "导出",
@@ -50,13 +52,29 @@ DONE_TEXTS = {  # ?ok=<code> after a change: fixed texts, nothing from the query
     "disabled": "账号已停用，该用户的所有登录已失效。",
     "enabled": "账号已启用。",
     "password": "密码已重置，该用户需要用新密码重新登录。",
+    "unlocked": "已解除锁定，该用户现在可以重新登录。",
 }
+
+
+def _login_locks(request: Request, db: Session, users: list[User]) -> dict[int, dict[str, int]]:
+    """Per user id: failed logins in the window, and whether one of its addresses is locked out."""
+    settings = request.app.state.settings
+    counts = sessions.recent_failures(db, settings.login_window_seconds)
+    locks = {}
+    for user in users:
+        per_client = counts.get(sessions.user_key(user.username), {})
+        if per_client:
+            locked = max(per_client.values()) >= settings.login_attempts
+            locks[user.id] = {"failures": sum(per_client.values()), "locked": locked}
+    return locks
 
 
 def _users_page(request: Request, db: Session, admin: User, error: str = "", status: int = 200) -> Response:
     users = db.query(User).order_by(User.username).all()
     context = {
         "users": users,
+        "locks": _login_locks(request, db, users),
+        "login_attempts": request.app.state.settings.login_attempts,
         "roles": [(role, ROLE_LABELS[role]) for role in ROLES],
         "error": error,
         "done": DONE_TEXTS.get(request.query_params.get("ok", ""), ""),
@@ -81,8 +99,12 @@ def users_page(request: Request, admin: User = Depends(require_admin), db: Sessi
 
 
 @router.post("/users", dependencies=[Depends(csrf_protect)])
-async def add_user(request: Request, admin: User = Depends(require_admin), db: Session = Depends(get_db)) -> Response:
-    form = await form_data(request)
+def add_user(
+    request: Request,
+    form: dict[str, str] = Depends(posted_form),
+    admin: User = Depends(require_admin),
+    db: Session = Depends(get_db),
+) -> Response:
     password = form.get("password", "")
     if password != form.get("password_confirm", ""):
         return _users_page(request, db, admin, "两次输入的密码不一致，请重新输入。", 400)
@@ -95,11 +117,15 @@ async def add_user(request: Request, admin: User = Depends(require_admin), db: S
 
 
 @router.post("/users/{user_id}/role", dependencies=[Depends(csrf_protect)])
-async def change_role(
-    user_id: int, request: Request, admin: User = Depends(require_admin), db: Session = Depends(get_db)
+def change_role(
+    user_id: int,
+    request: Request,
+    form: dict[str, str] = Depends(posted_form),
+    admin: User = Depends(require_admin),
+    db: Session = Depends(get_db),
 ) -> Response:
     user = _target(db, user_id)
-    role = (await form_data(request)).get("role", "")
+    role = form.get("role", "")
     old = user.role
     try:
         set_role(db, user, role)
@@ -135,16 +161,30 @@ def enable_user(
 
 
 @router.post("/users/{user_id}/password", dependencies=[Depends(csrf_protect)])
-async def reset_password(
-    user_id: int, request: Request, admin: User = Depends(require_admin), db: Session = Depends(get_db)
+def reset_password(
+    user_id: int,
+    request: Request,
+    form: dict[str, str] = Depends(posted_form),
+    admin: User = Depends(require_admin),
+    db: Session = Depends(get_db),
 ) -> Response:
     user = _target(db, user_id)
     try:
-        set_password(db, user, (await form_data(request)).get("password", ""))
+        set_password(db, user, form.get("password", ""))
     except UserError as error:
         return _users_page(request, db, admin, str(error), 400)
     audit(db, admin, "reset_password", f"user:{user.username}")
     return _done("password")
+
+
+@router.post("/users/{user_id}/unlock", dependencies=[Depends(csrf_protect)])
+def unlock_user(user_id: int, admin: User = Depends(require_admin), db: Session = Depends(get_db)) -> Response:
+    """Lift a login lock: the user's failed logins, from every address, are forgotten (so whoever made them may
+    try again: the admin lifts a lock when the user asks, after checking the audit log)."""
+    user = _target(db, user_id)
+    forgotten = sessions.forget_failures(db, user.username)
+    audit(db, admin, "unlock_user", f"user:{user.username}", f"清除登录失败记录 {forgotten} 条")
+    return _done("unlocked")
 
 
 @router.get("/audit")

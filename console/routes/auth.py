@@ -21,9 +21,10 @@ from console.web import (
     audit,
     csrf_protect,
     current_user,
-    form_data,
+    from_another_site,
     get_db,
     login_session,
+    posted_form,
     render,
 )
 
@@ -50,6 +51,10 @@ def safe_next(target: str | None) -> str:
 
 def _settings(request: Request) -> ConsoleSettings:
     return request.app.state.settings
+
+
+def _limits(settings: ConsoleSettings) -> sessions.LoginLimits:
+    return sessions.LoginLimits(settings.login_attempts, settings.login_address_attempts, settings.login_window_seconds)
 
 
 def _login_page(
@@ -85,38 +90,40 @@ def login_form(request: Request, next: str = "", login=Depends(login_session)) -
 
 
 @router.post("/login")
-async def login(request: Request, db: Session = Depends(get_db)) -> Response:
-    form = await form_data(request)
+def login(request: Request, form: dict[str, str] = Depends(posted_form), db: Session = Depends(get_db)) -> Response:
+    """Runs in a worker thread: the password check (scrypt) must never hold up the event loop."""
     username = normalize_username(form.get("username", ""))[:64]
     next_url = safe_next(form.get("next")) if form.get("next") else ""
     cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     form_token = form.get("csrf_token", "")
-    if not cookie_token or not form_token or not hmac.compare_digest(cookie_token.encode(), form_token.encode()):
+    forged = not cookie_token or not form_token or not hmac.compare_digest(cookie_token.encode(), form_token.encode())
+    if forged or from_another_site(request):  # login CSRF: a foreign page logging the browser into its account
         return _login_page(request, next_url, 403, EXPIRED_FORM, username)
 
     settings = _settings(request)
     client = sessions.client_key(request.client.host if request.client else None)
-    until = sessions.blocked_until(db, username, client, settings.login_attempts, settings.login_window_seconds)
+    until = sessions.begin_attempt(db, username, client, _limits(settings))  # counted before the check
     if until:
         return _login_page(request, next_url, 429, _retry_text(until), username)
 
     user = authenticate(db, username, form.get("password", ""))
     if user is None or user.disabled:
-        sessions.record_failure(db, username, client)
         error = DISABLED if user is not None else BAD_CREDENTIALS
         return _login_page(request, next_url, 403 if user is not None else 401, error, username)
 
-    sessions.clear_failures(db, username)
+    sessions.attempt_succeeded(db, username, client)
     new = sessions.start_session(db, user, settings.session_hours)
     audit(db, user, "login", f"user:{user.username}")
     response = RedirectResponse(next_url or HOME, status_code=303)
+    # Strict: the browser never sends it along with a request another site started (a link, a redirect, a
+    # form), so no foreign page can act, view or export in an operator's name.
     response.set_cookie(
         COOKIE_NAME,
         new.token,
         max_age=int(settings.session_hours * 3600),
         path="/",
         httponly=True,
-        samesite="lax",
+        samesite="strict",
         secure=settings.cookie_secure,
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
@@ -129,7 +136,7 @@ def logout(request: Request, user: User = Depends(current_user), db: Session = D
     audit(db, user, "logout", f"user:{user.username}")
     response = RedirectResponse("/login?bye=1", status_code=303)
     response.delete_cookie(
-        COOKIE_NAME, path="/", httponly=True, samesite="lax", secure=_settings(request).cookie_secure
+        COOKIE_NAME, path="/", httponly=True, samesite="strict", secure=_settings(request).cookie_secure
     )
     return response
 

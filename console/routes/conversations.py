@@ -22,7 +22,7 @@ from console.review import all_tags, annotate, corrections_of, flags_of, tags_of
 from console.search import Filters, search_conversations
 from console.turns import build_turns
 from console.users import User
-from console.web import audit, current_user, get_db, render
+from console.web import audit, audited_view, current_user, get_db, render
 
 router = APIRouter()
 
@@ -120,7 +120,7 @@ def detail_page(
     return render(request, "conversation_detail.html", context, user, status_code=status)
 
 
-@router.get("/conversations/{conversation_id}")
+@router.get("/conversations/{conversation_id}", dependencies=[Depends(audited_view)])
 def conversation_detail(
     conversation_id: int, request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)
 ) -> Response:

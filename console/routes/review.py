@@ -1,4 +1,7 @@
-"""Review actions on a conversation (status, tags, flags, corrections) and the downloads (test story, NLU YAML)."""
+"""Review actions on a conversation (status, tags, flags, corrections) and the downloads (test story, NLU YAML).
+
+Every one is a POST with the CSRF token, the downloads too: an export is audited in the operator's name, so no
+foreign page may start one (the old GET addresses answer 405)."""
 
 from __future__ import annotations
 
@@ -25,10 +28,11 @@ from console.review import (
 )
 from console.routes.conversations import detail_page, labels, load_conversation
 from console.users import User
-from console.web import audit, csrf_protect, current_user, form_data, get_db, render
+from console.web import audit, csrf_protect, current_user, get_db, posted_form, render
 
 router = APIRouter()
 CSRF = [Depends(csrf_protect)]
+Form = Depends(posted_form)
 
 
 def _back(conversation_id: int, done: str, anchor: str = "") -> Response:
@@ -46,11 +50,15 @@ def _download(export: Export) -> Response:
 
 
 @router.post("/conversations/{conversation_id}/review", dependencies=CSRF)
-async def review_status(
-    conversation_id: int, request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)
+def review_status(
+    conversation_id: int,
+    request: Request,
+    form: dict[str, str] = Form,
+    user: User = Depends(current_user),
+    db: Session = Depends(get_db),
 ) -> Response:
     conversation = load_conversation(db, conversation_id)
-    status = (await form_data(request)).get("status", "reviewed")
+    status = form.get("status", "reviewed")
     try:
         set_review_status(db, conversation, status, user.username)
     except ReviewError as error:
@@ -60,12 +68,16 @@ async def review_status(
 
 
 @router.post("/conversations/{conversation_id}/tags", dependencies=CSRF)
-async def tag_add(
-    conversation_id: int, request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)
+def tag_add(
+    conversation_id: int,
+    request: Request,
+    form: dict[str, str] = Form,
+    user: User = Depends(current_user),
+    db: Session = Depends(get_db),
 ) -> Response:
     conversation = load_conversation(db, conversation_id)
     try:
-        tag = add_tag(db, conversation.id, (await form_data(request)).get("tag", ""), user.username)
+        tag = add_tag(db, conversation.id, form.get("tag", ""), user.username)
     except ReviewError as error:
         return detail_page(request, db, user, conversation_id, str(error), 400)
     audit(db, user, "tag", str(conversation_id), f"添加标签：{tag}")
@@ -73,27 +85,29 @@ async def tag_add(
 
 
 @router.post("/conversations/{conversation_id}/tags/remove", dependencies=CSRF)
-async def tag_remove(
-    conversation_id: int, request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)
+def tag_remove(
+    conversation_id: int, form: dict[str, str] = Form, user: User = Depends(current_user),
+    db: Session = Depends(get_db),
 ) -> Response:
     conversation = load_conversation(db, conversation_id)
-    tag = (await form_data(request)).get("tag", "")
+    tag = form.get("tag", "")
     remove_tag(db, conversation.id, tag)
     audit(db, user, "tag", str(conversation_id), f"移除标签：{tag[:32]}")
     return _back(conversation_id, "untagged")
 
 
 @router.post("/conversations/{conversation_id}/messages/{event_id}/flag", dependencies=CSRF)
-async def message_flag(
+def message_flag(
     conversation_id: int,
     event_id: int,
     request: Request,
+    form: dict[str, str] = Form,
     user: User = Depends(current_user),
     db: Session = Depends(get_db),
 ) -> Response:
     conversation = load_conversation(db, conversation_id)
     try:
-        flag_message(db, conversation, event_id, (await form_data(request)).get("note", ""), user.username)
+        flag_message(db, conversation, event_id, form.get("note", ""), user.username)
     except ReviewError as error:
         return detail_page(request, db, user, conversation_id, str(error), 400)
     audit(db, user, "flag", f"{conversation_id}/{event_id}")
@@ -110,15 +124,15 @@ def message_unflag(
 
 
 @router.post("/conversations/{conversation_id}/messages/{event_id}/correction", dependencies=CSRF)
-async def message_correct(
+def message_correct(
     conversation_id: int,
     event_id: int,
     request: Request,
+    form: dict[str, str] = Form,
     user: User = Depends(current_user),
     db: Session = Depends(get_db),
 ) -> Response:
     conversation = load_conversation(db, conversation_id)
-    form = await form_data(request)
     try:
         correction = correct_message(
             db, conversation, event_id, form.get("intent", ""), form.get("annotated", ""), user.username
@@ -138,7 +152,7 @@ def message_uncorrect(
     return _back(conversation_id, "uncorrected", f"event-{event_id}")
 
 
-@router.get("/conversations/{conversation_id}/story.yml")
+@router.post("/conversations/{conversation_id}/story.yml", dependencies=CSRF)
 def story_download(
     conversation_id: int, user: User = Depends(current_user), db: Session = Depends(get_db)
 ) -> Response:
@@ -161,7 +175,7 @@ def review_page(request: Request, user: User = Depends(current_user), db: Sessio
     return render(request, "review_corrections.html", context, user)
 
 
-@router.get("/review/corrections.yml")
+@router.post("/review/corrections.yml", dependencies=CSRF)
 def corrections_download(user: User = Depends(current_user), db: Session = Depends(get_db)) -> Response:
     export = corrections_export(db)
     audit(db, user, "export", "corrections", f"NLU 更正 {export.count} 条")

@@ -13,7 +13,7 @@ from console import takeover
 from console.rasa_client import RasaClient
 from console.takeover import ACTIVE, WAITING, Handoff, TakeoverError
 from console.users import User
-from console.web import audit, csrf_protect, current_user, form_data, get_db, render
+from console.web import audit, audited_view, csrf_protect, current_user, get_db, posted_form, render
 
 router = APIRouter()
 
@@ -108,7 +108,7 @@ def _detail(
     return render(request, "takeover_detail.html", context, user, status_code=status)
 
 
-@router.get("/takeover/{handoff_id}")
+@router.get("/takeover/{handoff_id}", dependencies=[Depends(audited_view)])
 def detail_page(
     handoff_id: int, request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)
 ) -> Response:
@@ -149,45 +149,53 @@ def _failed(request: Request, db: Session, user: User, handoff: Handoff, error: 
 
 
 @router.post("/takeover/{handoff_id}/take", dependencies=[Depends(csrf_protect)])
-async def take(
-    handoff_id: int, request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)
+def take(
+    handoff_id: int,
+    request: Request,
+    form: dict[str, str] = Depends(posted_form),
+    user: User = Depends(current_user),
+    db: Session = Depends(get_db),
 ) -> Response:
     handoff = _handoff(db, handoff_id)
-    transfer = (await form_data(request)).get("transfer") == "1"
+    transfer = form.get("transfer") == "1"
     try:
-        warning = await takeover.take(db, handoff, user, rasa_client(request), transfer=transfer)
+        warning = takeover.take(db, handoff, user, rasa_client(request), transfer=transfer)
     except TakeoverError as error:
         return _failed(request, db, user, handoff, error)
     return _after_action(request, db, user, handoff, "taken", warning)
 
 
 @router.post("/takeover/{handoff_id}/reply", dependencies=[Depends(csrf_protect)])
-async def reply(
-    handoff_id: int, request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)
+def reply(
+    handoff_id: int,
+    request: Request,
+    form: dict[str, str] = Depends(posted_form),
+    user: User = Depends(current_user),
+    db: Session = Depends(get_db),
 ) -> Response:
     handoff = _handoff(db, handoff_id)
-    text = (await form_data(request)).get("text", "")
+    text = form.get("text", "")
     try:
-        await takeover.reply(db, handoff, user, rasa_client(request), text)
+        takeover.reply(db, handoff, user, rasa_client(request), text)
     except TakeoverError as error:
         return _failed(request, db, user, handoff, error, reply_text=text[: takeover.MAX_REPLY_CHARS * 2])
     return _after_action(request, db, user, handoff, "sent", None)
 
 
 @router.post("/takeover/{handoff_id}/handback", dependencies=[Depends(csrf_protect)])
-async def hand_back(
+def hand_back(
     handoff_id: int, request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)
 ) -> Response:
     handoff = _handoff(db, handoff_id)
     try:
-        warning = await takeover.hand_back(db, handoff, user, rasa_client(request))
+        warning = takeover.hand_back(db, handoff, user, rasa_client(request))
     except TakeoverError as error:
         return _failed(request, db, user, handoff, error)
     return _after_action(request, db, user, handoff, "handed_back", warning)
 
 
 @router.post("/takeover/{handoff_id}/dismiss", dependencies=[Depends(csrf_protect)])
-async def dismiss(
+def dismiss(
     handoff_id: int, request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)
 ) -> Response:
     handoff = _handoff(db, handoff_id)

@@ -47,10 +47,13 @@ async def allow_message(state: ChannelState, channel: str, sender_id: str, rate:
 # C0 controls other than tab and newline, DEL and C1 controls (NEL \x85 among them): PostgreSQL's jsonb refuses
 # \u0000, and line breaks YAML and logs do not expect let a text break out of the line it was written into.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# A lone surrogate (JSON "\ud800") cannot be encoded as UTF-8: the conversation log would refuse the whole batch.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
-    """A user's text without control characters (\r\n and \r become \n)."""
+    """A user's text without control characters (\r\n and \r become \n) and without lone surrogates."""
+    text = _SURROGATE.sub("\ufffd", text)
     return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 

@@ -52,13 +52,14 @@ logger = logging.getLogger(__name__)
 CHANNEL = "rest"
 # Room for a message far over the length cap (100,000 characters, \u-escaped), so it gets the polite refusal.
 MAX_BODY_BYTES = 1024 * 1024
-SENDER = re.compile(r"[^\x00-\x1f\x7f]{1,128}")
+# Characters Rasa's HTTP API carries in a path as they are, so the console can address the conversation.
+SENDER = re.compile(r"[A-Za-z0-9._:@-]{1,128}")
 
 ERROR_DISABLED = "REST 渠道在生产环境中未开启（需设置 REST_CHANNEL_ENABLED 和 REST_CHANNEL_TOKEN）。"
 ERROR_TOKEN = "REST 渠道需要访问令牌：请在请求头中提供 Authorization: Bearer <REST_CHANNEL_TOKEN>。"
 ERROR_BAD_JSON = "请求格式不正确：请发送 JSON 对象，例如 {\"sender\": \"user-1\", \"message\": \"你好\"}。"
 ERROR_TOO_LARGE = "请求内容过大，请精简后重新发送。"
-ERROR_SENDER = "请提供会话标识 sender（1 至 128 个字符，不含控制字符）。"
+ERROR_SENDER = "请提供会话标识 sender（1 至 128 个字符，可用字母、数字和 . _ : @ -）。"
 ERROR_MESSAGE = "请提供文字消息 message。"
 ERROR_TURN_FAILED = "抱歉，系统暂时繁忙，请稍后重试。"
 

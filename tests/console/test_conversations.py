@@ -56,10 +56,11 @@ def _audit(app: FastAPI, action: str) -> list[str]:
 
 def test_pages_need_a_login_and_posts_a_csrf_token(client: TestClient, people: list[seed.Conversation]) -> None:
     conversation_id = _id(client.app, people[0])
-    for path in ("/conversations", f"/conversations/{conversation_id}", f"/conversations/{conversation_id}/story.yml",
-                 "/review", "/review/corrections.yml"):
+    for path in ("/conversations", f"/conversations/{conversation_id}", "/review"):
         response = client.get(path)
         assert response.status_code == 303 and response.headers["location"].startswith("/login?next="), path
+    for path in (f"/conversations/{conversation_id}/story.yml", "/review/corrections.yml"):
+        assert client.post(path).status_code == 401, path
     assert client.post(f"/conversations/{conversation_id}/tags", data={"tag": "x"}).status_code == 401
     login_as(client, "operator")
     response = client.post(f"/conversations/{conversation_id}/tags", data={"tag": "x"})
@@ -150,10 +151,10 @@ def test_review_actions_change_what_the_list_shows(client: TestClient, people: l
                       data={"intent": "greet", "annotated": "", "csrf_token": token})
     assert bad.status_code == 400 and "只能更正用户消息" in bad.text
 
-    export = client.get("/review/corrections.yml")
+    export = client.post("/review/corrections.yml", data={"csrf_token": token})
     assert export.status_code == 200 and "attachment" in export.headers["content-disposition"]
     assert "- intent: out_of_scope" in export.text
-    story = client.get(f"{base}/story.yml")
+    story = client.post(f"{base}/story.yml", data={"csrf_token": token})
     assert story.status_code == 200 and "intent: out_of_scope" in story.text
     assert _audit(client.app, "export") == ["corrections", str(conversation_id)]
     assert "out_of_scope" in client.get("/review").text
@@ -168,12 +169,12 @@ def test_no_unmasked_personal_data_in_any_page_or_export(client: TestClient, peo
     for conversation in people:
         conversation_id = _id(client.app, conversation)
         detail = client.get(f"/conversations/{conversation_id}").text
-        pages += [detail, client.get(f"/conversations/{conversation_id}/story.yml").text]
+        pages += [detail, client.post(f"/conversations/{conversation_id}/story.yml", data={"csrf_token": token}).text]
         for event_id in re.findall(r'class="turn user" id="event-(\d+)"', detail):
             client.post(f"/conversations/{conversation_id}/messages/{event_id}/correction",
                         data={"intent": "inform", "annotated": "", "csrf_token": token})
         client.post(f"/conversations/{conversation_id}/review", data={"status": "reviewed", "csrf_token": token})
-    pages += [client.get("/review").text, client.get("/review/corrections.yml").text]
+    pages += [client.get("/review").text, client.post("/review/corrections.yml", data={"csrf_token": token}).text]
     everything = "\n".join(pages)
     assert "*" in everything  # masked values are shown
     for raw in raw_values:

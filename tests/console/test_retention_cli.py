@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from bot.conversation_log import ConversationEvent, ConversationSender
@@ -33,3 +35,31 @@ def test_purge_deletes_old_conversations_with_their_sealed_ids_and_keeps_recent_
         sealed = {row[0] for row in connection.execute(sa.select(ConversationSender.sender_hash))}
     assert senders == {recent.sender_hash}
     assert sealed == {recent.sender_hash}  # nobody can reach the old citizen any more
+
+
+def test_purge_also_deletes_expired_trackers_of_the_embedded_store(
+    console_db_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live trackers hold what citizens typed, raw: the daily purge removes the expired ones too."""
+    var_dir = tmp_path / "var"
+    var_dir.mkdir()
+    monkeypatch.setenv("GOVBOT_VAR_DIR", str(var_dir))
+    monkeypatch.setenv("TRACKER_TTL_SECONDS", "3600")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    now = time.time()
+    with sqlite3.connect(var_dir / "tracker.db") as connection:  # Rasa's SQLTrackerStore table
+        connection.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR(255), "
+                           "type_name VARCHAR(255), timestamp FLOAT, intent_name VARCHAR(255), "
+                           "action_name VARCHAR(255), data TEXT)")
+        rows = [("web:stale", now - 7200, '{"text": "我的身份证号是330106199503140023"}'),
+                ("web:stale", now - 7000, '{"event": "slot", "name": "identity_token"}'),
+                ("web:fresh", now - 60, '{"text": "你好"}')]
+        connection.executemany("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (?, 'user', ?, ?)",
+                               rows)
+
+    done = cli(console_db_url, "purge", "--days", "180")
+    assert done.returncode == 0, done.stderr
+    assert "1 个过期的实时会话" in done.stdout
+    with sqlite3.connect(var_dir / "tracker.db") as connection:
+        left = {row[0] for row in connection.execute("SELECT DISTINCT sender_id FROM events")}
+    assert left == {"web:fresh"}

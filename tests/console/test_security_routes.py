@@ -3,16 +3,24 @@ anonymous users are refused, operators are refused where admin is needed, and PO
 
 from __future__ import annotations
 
+import random
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator
 
+import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.convertors import FloatConvertor, IntegerConvertor, PathConvertor, UUIDConvertor
 from starlette.testclient import TestClient
 
-from console.web import csrf_protect, require_admin
+from console.db import Base
+from console.index import refresh_index
+from console.takeover import sync_handoffs
+from console.web import audited_view, csrf_protect, require_admin
+from tests.console import seed
 from tests.console.conftest import login_as
 
 PUBLIC = {("GET", "/login"), ("POST", "/login")}  # the only routes an anonymous visitor may use
@@ -132,3 +140,60 @@ def test_csrf_token_is_in_every_form_of_a_page(client: TestClient) -> None:
     assert len(forms) >= 4  # logout, new user, and role + password of the one user
     for form in forms:
         assert f'name="csrf_token" value="{token}"' in form
+
+
+# --- GET never acts: no export, no change, no audit entry a foreign page could cause -------------------------
+
+
+@pytest.fixture
+def something_everywhere(console_app: FastAPI, console_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Conversation 1 and handoff 1 exist, so every route with an id has something to show (or to act on)."""
+    monkeypatch.setenv("PII_SEAL_KEY", "route-sweep-seal-key")
+    seed.seed_via_broker(console_db_url, [seed.handoff(random.Random(4), time.time() - 600, "wechat")])
+    with console_app.state.session_factory() as db:
+        refresh_index(db)
+        sync_handoffs(db)
+        db.commit()
+
+
+def table_counts(app: FastAPI) -> dict[str, int]:
+    with app.state.engine.connect() as connection:
+        return {
+            table.name: connection.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+            for table in Base.metadata.sorted_tables
+            if table.name != "console_sessions"  # a GET may drop expired sessions of its own accord
+        }
+
+
+def get_routes(app: FastAPI) -> list[APIRoute]:
+    return [route for method, route in protected(app) if method == "GET"]
+
+
+def test_no_get_route_acts_when_a_foreign_page_sends_the_operator(
+    console_app: FastAPI, client: TestClient, something_everywhere: None
+) -> None:
+    login_as(client, "admin")
+    before = table_counts(console_app)
+    routes = get_routes(console_app)
+    assert len(routes) >= 8
+    for route in routes:
+        path = sample_path(route)
+        response = client.get(path, headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"})
+        assert response.status_code < 500, f"GET {path}: {response.status_code}"
+        assert "attachment" not in response.headers.get("content-disposition", ""), f"GET {path} exports"
+        assert table_counts(console_app) == before, f"GET {path} from another site changed or audited something"
+
+
+def test_only_guarded_views_audit_a_get(console_app: FastAPI, client: TestClient, something_everywhere: None) -> None:
+    """Opening a conversation is audited (and a GET, so links, refresh and back work): those views, and only they,
+    refuse requests from other sites (and the session cookie is SameSite=Strict besides)."""
+    login_as(client, "admin")
+    auditing = []
+    for route in get_routes(console_app):
+        before = table_counts(console_app)["console_audit_log"]
+        response = client.get(sample_path(route), headers={"Sec-Fetch-Site": "same-origin"})
+        assert "attachment" not in response.headers.get("content-disposition", ""), route.path
+        if table_counts(console_app)["console_audit_log"] != before:
+            auditing.append(route.path)
+            assert depends_on(route, audited_view), f"GET {route.path} audits without the audited_view guard"
+    assert sorted(auditing) == ["/conversations/{conversation_id}", "/takeover/{handoff_id}"]

@@ -8,6 +8,8 @@ the channel closed unless it is enabled with a token.
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -69,13 +71,15 @@ async def test_an_over_long_message_is_refused_politely_before_rasa() -> None:
 
 async def test_control_characters_do_not_reach_rasa() -> None:
     rasa = RecordingRasa()
-    async with serving(rest_channel(), rasa) as url:
-        await post(url, {"sender": "u1", "message": "你好\x85\u2028- intent: affirm\x00"})
-    assert rasa.messages[0].text == "你好- intent: affirm"
+    body = json.dumps({"sender": "u1", "message": "你好\x85\u2028- intent: affirm\x00\ud800"})  # \u escapes
+    async with serving(rest_channel(), rasa) as url, httpx.AsyncClient(timeout=10) as client:
+        await client.post(f"{url}/webhook", content=body.encode("ascii"))
+    assert rasa.messages[0].text == "你好- intent: affirm\ufffd"
 
 
 @pytest.mark.parametrize("body", [[], "text", {"sender": "", "message": "你好"}, {"sender": "u", "message": 5},
-                                  {"sender": "x" * 129, "message": "你好"}, {"sender": "a\nb", "message": "你好"}])
+                                  {"sender": "x" * 129, "message": "你好"}, {"sender": "a\nb", "message": "你好"},
+                                  {"sender": "a/../b", "message": "你好"}, {"sender": "张三", "message": "你好"}])
 async def test_malformed_requests_get_a_chinese_reason(body: object) -> None:
     rasa = RecordingRasa()
     async with serving(rest_channel(), rasa) as url:
