@@ -36,6 +36,8 @@ IDENTITY_SPECS = {
     ),
 }
 CLEARED = {"person_name": None, "id_number": None, "phone": None, "sms_code": None, "verification_id": None}
+# Refusals that hold for the rest of the day (services/identity.py): failed identity checks, or the day's codes.
+STOPPED_FOR_TODAY = {"identity_check_limited", "sms_daily_limit"}
 
 
 def is_verified(tracker: Tracker, level: str) -> bool:
@@ -78,10 +80,25 @@ class IdentityMixin:
                 text=f"{error.message}\n为保护您的信息安全，请从姓名开始重新填写。"
             )
             return dict(CLEARED)
+        if error.code in STOPPED_FOR_TODAY:
+            return self._stopped_for_today(error, dispatcher)
+        if error.code == "sms_rate_limited":
+            dispatcher.utter_message(text=f"{error.message}届时请重新输入手机号码，我们会为您发送新的验证码。")
+            return {"phone": None}
         dispatcher.utter_message(text=error.message)
         if error.code == "invalid_id_number":
             return {"id_number": None}
         return {"phone": None}
+
+    @staticmethod
+    def _stopped_for_today(error: ServiceRejected, dispatcher: CollectingDispatcher) -> Updates:
+        """Trying again today cannot succeed: say so (the service's message names the next steps), offer the ways
+        out, and forget what was typed, as after a mismatch."""
+        dispatcher.utter_message(
+            text=f"{error.message}\n如需结束本次办理，请选择“不办了”；需要工作人员协助，请选择“转人工”。",
+            buttons=[{"title": "不办了", "payload": "/cancel"}, {"title": "转人工", "payload": "/request_human"}],
+        )
+        return {**CLEARED, services.RESULT_SLOT: services.result("identity", "rejected")}
 
     async def after_validation(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -18,6 +18,7 @@ from bot.settings import ConfigurationError, Settings, govbot_env
 DEVELOPMENT_SECRETS = {
     "PII_HASH_SECRET": "govbot-development-pii-secret",
     "PII_SEAL_KEY": "govbot-development-pii-seal-key",
+    "SERVICES_SECRET_KEY": "govbot-development-services-secret-key",
 }
 
 

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 
+from services.body_limit import BodySizeLimit
 from services.db import create_db_engine, create_session_factory, run_migrations
 from services.errors import install_error_handlers
 from services.logging_setup import install_masking
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rent_subsidy_policy = load_policy(settings.rent_subsidy_config)
     _prepare_database(app, settings)
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)  # outermost: before anything parses
 
     @app.get("/health", tags=["health"], summary="健康检查")
     def health() -> dict[str, str]:
@@ -58,7 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in (identity, rent_subsidy, immigration, campus):
         app.include_router(module.router)
-    if settings.is_development:
+    if settings.is_development:  # GOVBOT_ENV=development only: the outbox shows readable SMS codes
         app.include_router(dev.router)
     app.add_event_handler("shutdown", app.state.engine.dispose)
     logger.info("services sandbox ready (env=%s)", settings.env)

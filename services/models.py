@@ -103,12 +103,27 @@ class SmsVerification(Base):
 
 
 class SmsOutbox(Base):
+    """The SMS the sandbox "sent". Only in development does the text carry the code (read via /dev/sms-outbox)."""
+
     __tablename__ = "sms_outbox"
 
     id = Column(Integer, primary_key=True)
     phone = Column(String(11), nullable=False, index=True)
     text = Column(Text, nullable=False)
     sent_at = Column(DateTime, nullable=False)
+
+
+class RateCounter(Base):
+    """One fixed-window budget of services/limits.py, e.g. the failed identity checks of one phone today."""
+
+    __tablename__ = "rate_counters"
+
+    scope = Column(String(40), primary_key=True)
+    # A keyed hash of the phone, ID number or chat user: the table must not become a list of who was tried.
+    subject_hash = Column(String(64), primary_key=True)
+    window_start = Column(DateTime, primary_key=True)
+    count = Column(Integer, nullable=False, default=0)
+    expires_at = Column(DateTime, nullable=False, index=True)
 
 
 class AccessToken(Base):

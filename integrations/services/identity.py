@@ -44,7 +44,12 @@ class IdentityClient(BaseServiceClient):
     async def request_sms_code(
         self, *, name: str, phone: str, chat_user: str, id_number: str | None = None
     ) -> SmsCodeSent:
-        """Send a 6-digit code. Not retried: a retry would send a second SMS."""
+        """Send a 6-digit code. Not retried: a retry would send a second SMS.
+
+        Refusals (ServiceRejected, message in Chinese with the next step): 404 `identity_mismatch`; 429
+        `identity_check_limited` (too many failed checks today), `sms_rate_limited` (wait a few minutes) and
+        `sms_daily_limit` (no more codes today), each with `details["retry_after"]` in seconds.
+        """
         body = {"name": name, "phone": phone, "chat_user": chat_user}
         if id_number:
             body["id_number"] = id_number
@@ -60,7 +65,7 @@ class IdentityClient(BaseServiceClient):
         return VerifiedIdentity(data["token"], int(data["expires_in"]), data["level"], data["name_masked"])
 
     async def dev_sms_outbox(self, phone: str) -> list[SmsMessage]:
-        """Development sandbox only: the SMS outbox for a phone, newest first."""
+        """Development sandbox only (GOVBOT_ENV=development; 404 otherwise): the SMS outbox, newest first."""
         _, data = await self._request("GET", "/dev/sms-outbox", params={"phone": phone})
         return [SmsMessage(item["phone"], item["text"], item["sent_at"]) for item in data]
 

@@ -1,4 +1,4 @@
-"""Development-only hooks (mounted only when SERVICES_ENV is not production)."""
+"""Development-only hooks, mounted only when GOVBOT_ENV is `development` (services/app.py)."""
 
 from __future__ import annotations
 

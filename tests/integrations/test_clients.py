@@ -17,6 +17,7 @@ from integrations.services import (
 )
 from integrations.services.campus import JobFair, Position
 from integrations.services.rent_subsidy import Eligibility, RentSubsidyApplication
+from services.idcard import check_digit
 
 
 def chat_user() -> str:
@@ -85,6 +86,25 @@ async def test_wrong_code_and_mismatch_are_rejections_with_chinese_messages(conf
             await identity.verify_code(verification_id=sent.verification_id, code=wrong_code)
         assert wrong.value.code == "wrong_code" and wrong.value.details["attempts_left"] == 4
         assert "验证码不正确" in wrong.value.message
+
+
+async def test_too_many_failed_checks_are_a_429_rejection_with_a_retry_time(config):
+    # Valid but unknown ID numbers and a phone of their own: the shared sandbox's personas are not touched.
+    unknown = [f"11010519900307{seq}" for seq in range(900, 906)]
+    unknown = [first17 + check_digit(first17) for first17 in unknown]
+    async with IdentityClient(config) as identity:
+
+        async def ask(id_number: str) -> ServiceRejected:
+            with pytest.raises(ServiceRejected) as caught:
+                await identity.request_sms_code(
+                    name="某某", id_number=id_number, phone="13912340000", chat_user=chat_user()
+                )
+            return caught.value
+
+        assert [(await ask(id_number)).code for id_number in unknown[:5]] == ["identity_mismatch"] * 5
+        limited = await ask(unknown[5])
+    assert limited.status == 429 and limited.code == "identity_check_limited"
+    assert limited.details["retry_after"] > 0 and "明天再试" in limited.message
 
 
 async def test_token_of_another_chat_user_is_refused(config):

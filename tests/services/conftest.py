@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import psycopg2
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from services.app import create_app
 from services.settings import Settings
+from tests.e2e.stack import free_port
 
 PG_HOST = os.environ.get("TEST_PGHOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("TEST_PGPORT", "5432"))
@@ -95,6 +101,49 @@ def make_client(database_url: str) -> Iterator[Callable[..., TestClient]]:
     for client in clients:
         client.__exit__(None, None, None)
         client.app.state.engine.dispose()
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[str]:
+    """The sandbox with these settings in a real uvicorn server (a thread, a free port); yields its URL.
+
+    Requests run on uvicorn's thread pool with one database connection each, as in production (the TestClient
+    would serialise them through one event loop), so tests can fire truly parallel requests."""
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_for(url)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.state.engine.dispose()
+
+
+def _wait_for(url: str) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    pytest.fail("sandbox server did not start")
+
+
+@pytest.fixture
+def make_server(database_url: str) -> Iterator[Callable[..., str]]:
+    """`serving` on the test database with optional settings overrides; returns the URL."""
+    with ExitStack() as stack:
+
+        def factory(**overrides: object) -> str:
+            return stack.enter_context(serving(replace(Settings(database_url=database_url), **overrides)))
+
+        yield factory
 
 
 @pytest.fixture

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,10 @@ LIU_YANG = Persona("刘洋", "370202199811110050", "13800000004")  # graduate, j
 WANG_FANG = Persona("王芳", "330102199001010039", "13800000005")  # 博士, eligible
 ZHANG_WEI = Persona("张伟", "33010619880512004X", "13800000006")  # employer registered in 上海
 ZHAO_MIN = Persona("赵敏", "440305199603150069", "13800000008")  # fails several rules
+
+
+# A production key of the right length for tests that run the sandbox in production mode.
+PRODUCTION_SECRET_KEY = "test-production-key-" + "k" * 24
 
 
 def new_chat_user() -> str:
@@ -60,3 +66,24 @@ def error_of(response) -> dict:  # type: ignore[no-untyped-def]
     assert set(body) == {"error"}, body
     assert set(body["error"]) == {"code", "message", "details"}, body
     return body["error"]
+
+
+def code_request_body(persona: Persona, chat_user: str, **changes: str) -> dict:
+    """The body of POST /api/v1/identity/sms-codes for a persona, with some fields changed."""
+    body = {"name": persona.name, "id_number": persona.id_number, "phone": persona.phone, "chat_user": chat_user}
+    return body | changes
+
+
+def outcome(response) -> str:  # type: ignore[no-untyped-def]
+    """"sent" for a code sent, else the error code."""
+    return "sent" if response.status_code == 201 else response.json()["error"]["code"]
+
+
+def query(database_url: str, sql: str, **params: Any) -> list[tuple]:
+    """Read the sandbox's database directly, as an attacker with a dump (or a test checking a counter) would."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql), params)]
+    finally:
+        engine.dispose()

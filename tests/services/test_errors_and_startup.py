@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from alembic import command
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from services.app import create_app
+from services.clock import utcnow
+from services.db import alembic_config, create_db_engine, run_migrations
 from services.settings import Settings
 from tests.services.helpers import error_of
 
@@ -64,3 +70,53 @@ def test_restarting_keeps_data_and_does_not_duplicate_seed(database_url):
             second.get("/api/v1/campus/job-fairs", params={"include_past": "true"}).json()["total"] == fairs
         )
         second.app.state.engine.dispose()
+
+
+def test_oversized_bodies_are_refused_before_parsing(make_client):
+    client = make_client(max_body_bytes=1024)
+    big = {"name": "陈晓", "phone": "13800000001", "chat_user": "rest:x", "padding": "x" * 4096}
+    declared = client.post("/api/v1/identity/sms-codes", json=big)
+    assert declared.status_code == 413
+    error = error_of(declared)
+    assert error["code"] == "request_too_large" and "您" in error["message"] and error["details"]["max_bytes"] == 1024
+
+    def chunks():  # no Content-Length: the body is counted as it arrives
+        yield b'{"name": "\u9648\u6653", "padding": "'
+        for _ in range(8):
+            yield b"x" * 512
+        yield b'"}'
+
+    streamed = client.post(
+        "/api/v1/identity/sms-codes", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert streamed.status_code == 413 and error_of(streamed)["code"] == "request_too_large"
+    # A normal request still goes through.
+    small = {"name": "刘洋", "phone": "13800000004", "chat_user": "rest:y"}
+    assert client.post("/api/v1/identity/sms-codes", json=small).status_code == 201
+
+
+def test_upgrading_an_existing_database_hides_stored_codes_and_closes_old_verifications(database_url):
+    """Migration 0002 on a database of 0001: codes in stored SMS are masked, unkeyed hashes can no longer be used."""
+    engine = create_db_engine(database_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(
+            text("INSERT INTO sms_outbox (phone, text, sent_at) VALUES ('13800000001', :text, :now)"),
+            {"text": "【政务服务】您的验证码为 482913，5分钟内有效。", "now": utcnow()},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO sms_verifications (id, phone, chat_user, name, level, code_hash, attempts, created_at,"
+                " expires_at) VALUES ('old', '13800000001', 'rest:x', '陈晓', 'phone', 'h', 0, :now, :later)"
+            ),
+            {"now": utcnow(), "later": utcnow() + timedelta(minutes=5)},
+        )
+    run_migrations(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT text FROM sms_outbox")).scalar_one() == (
+            "【政务服务】您的验证码为 ******，5分钟内有效。"
+        )
+        assert connection.execute(text("SELECT consumed_at FROM sms_verifications")).scalar_one() is not None
+    engine.dispose()

@@ -163,3 +163,11 @@ def test_not_eligible_application_is_refused_with_reasons(client):
 def test_a_person_only_sees_their_own_applications(client):
     _apply(client, verify(client, CHEN_XIAO), "k")
     assert client.get(APPLICATIONS, headers=verify(client, WANG_FANG)).json()["items"] == []
+
+
+def test_another_citizen_cannot_replay_an_idempotency_key(client):
+    """Keys are scoped to the verified person: 王芳 sending 陈晓's key gets her own application, not his."""
+    chen = _apply(client, verify(client, CHEN_XIAO), "shared-key").json()
+    wang = _apply(client, verify(client, WANG_FANG), "shared-key")
+    assert wang.status_code == 201
+    assert wang.json()["application_no"] != chen["application_no"] and wang.json()["degree"] == "博士"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import date
 
 import httpx
+import pytest
 
 from actions.campus import (
     ActionSearchJobFairs,
@@ -16,7 +19,11 @@ from actions.campus import (
 )
 from actions.conversation import ActionCancelTransaction, ActionClarify, ActionRequestHuman
 from actions.immigration import ActionPortStatusAnswer, ValidateEntryControlForm, ValidatePortStatusForm
-from tests.unit.conftest import entity, latest_code, run, tracker
+from actions.rent_subsidy import ValidateRentSubsidyForm
+from services.idcard import check_digit
+from services.settings import Settings
+from tests.services.conftest import serving
+from tests.unit.conftest import _reset_clients, entity, latest_code, run, tracker
 
 
 async def test_alias_resolves_to_the_canonical_country(live_services: str, domain: dict) -> None:
@@ -165,3 +172,67 @@ async def test_sms_code_is_sent_again_on_request(live_services: str, domain: dic
     outcome = await run(ValidateJobFairRegistrationForm(), t, domain)
     assert "验证码已发送至您的手机 138****0004" in outcome.text
     assert outcome.slots["verification_id"] not in (None, "stale") and outcome.slots["requested_slot"] == "sms_code"
+
+
+# -- the sandbox's limits, as the citizen hears them ----------------------------------------------------
+
+
+@pytest.fixture
+def strict_services(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Point the actions at a sandbox of their own with the given (tiny) limits: the shared one stays untouched."""
+    with ExitStack() as stack:
+
+        def start(**limits: int) -> None:
+            settings = Settings(database_url=f"sqlite:///{tmp_path / 'strict.db'}", **limits)
+            monkeypatch.setenv("SERVICES_URL", stack.enter_context(serving(settings)))
+            _reset_clients()
+
+        yield start
+        _reset_clients()
+
+
+UNKNOWN_ID = "33010619950314001" + check_digit("33010619950314001")  # valid, but nobody's
+
+
+async def test_too_many_failed_identity_checks_stop_for_today_with_a_way_out(strict_services, domain: dict) -> None:
+    strict_services(id_check_failures_per_phone=1)
+
+    def phone_typed():  # type: ignore[no-untyped-def]
+        return tracker("13800000001", slots={"person_name": "陈晓", "id_number": UNKNOWN_ID}, form="rent_subsidy_form",
+                       requested="phone", entities=[entity("phone", "13800000001")])
+
+    first = await run(ValidateRentSubsidyForm(), phone_typed(), domain)
+    assert "未能匹配" in first.text and first.slots["person_name"] is None
+    second = await run(ValidateRentSubsidyForm(), phone_typed(), domain)
+    assert "明天再试" in second.text and "政务服务中心" in second.text and "不办了" in second.text
+    assert {b["payload"] for b in second.buttons} == {"/cancel", "/request_human"}
+    assert second.slots["person_name"] is None and second.slots["id_number"] is None
+    assert second.slots["transaction_result"] == {"service": "identity", "status": "rejected", "reference": None}
+
+
+async def test_the_days_last_code_is_explained_with_a_way_out(strict_services, domain: dict) -> None:
+    strict_services(sms_daily_limit_per_phone=1)
+    slots = {"requested_slot": "phone", "person_name": "刘洋", "job_fair_id": "JF0005"}
+    t = tracker("13800000004", slots=slots, form="job_fair_registration_form", requested="phone",
+                entities=[entity("phone", "13800000004")])
+    sent = await run(ValidateJobFairRegistrationForm(), t, domain)
+    assert "验证码已发送" in sent.text
+    again = tracker("没收到，重新发一下", slots={**slots, "phone": "13800000004", **sent.slots},
+                    form="job_fair_registration_form", requested="sms_code")
+    refused = await run(ValidateJobFairRegistrationForm(), again, domain)
+    assert "今日获取验证码的次数已达上限" in refused.text and "明天再试" in refused.text
+    assert {b["payload"] for b in refused.buttons} == {"/cancel", "/request_human"}
+    assert refused.slots["phone"] is None and refused.slots["verification_id"] is None
+
+
+async def test_too_many_codes_in_a_few_minutes_says_how_long_to_wait(strict_services, domain: dict) -> None:
+    strict_services(sms_limit_per_phone=1)
+    slots = {"requested_slot": "phone", "person_name": "刘洋", "job_fair_id": "JF0005"}
+    t = tracker("13800000004", slots=slots, form="job_fair_registration_form", requested="phone",
+                entities=[entity("phone", "13800000004")])
+    sent = await run(ValidateJobFairRegistrationForm(), t, domain)
+    again = tracker("重新发送", slots={**slots, "phone": "13800000004", **sent.slots},
+                    form="job_fair_registration_form", requested="sms_code")
+    refused = await run(ValidateJobFairRegistrationForm(), again, domain)
+    assert "分钟后再试" in refused.text and "重新输入手机号码" in refused.text
+    assert refused.slots["phone"] is None and refused.slots["requested_slot"] == "phone"
