@@ -47,6 +47,7 @@ from bot.masking import (
     install_log_masking,
     mask_event,
     personal_values,
+    withheld_event,
 )
 from bot.sealing import seal
 from bot.sqlite import create_engine
@@ -58,6 +59,7 @@ BATCH_SIZE = 200
 TABLE_NAME = "conversation_events"
 SENDERS_TABLE_NAME = "conversation_senders"
 KNOWN_SENDERS_IN_MEMORY = 100_000  # forgetting one only costs an insert that finds the row already there
+ECHO_VALUES_PER_CONVERSATION = 200  # the most recent ones; bounds the memory a chatty (or hostile) user can fill
 
 Base = declarative_base()
 
@@ -91,7 +93,7 @@ class ConversationSender(Base):
 
 @dataclass(frozen=True)
 class _NewSender:
-    """Queued beside the events: sealed on the writer thread, stored if absent."""
+    """Found beside a user event on the writer thread: sealed there, stored if absent."""
 
     sender_hash: str
     sender_id: str
@@ -182,12 +184,12 @@ class MaskingSQLEventBroker(SQLEventBroker):
         self.Base.metadata.create_all(self.engine)
         self.sessionmaker = sessionmaker(bind=self.engine)
         self._memory = _ConversationMemory(echo_memory_seconds, echo_memory_conversations)
-        # Senders whose sealed id is stored (or queued): one row per sender, nothing to do on later turns.
+        # Senders whose sealed id is stored (or about to be): one row per sender, nothing to do on later turns.
+        # Like the echo memory, only the writer thread touches it.
         self._known_senders: OrderedDict[str, None] = OrderedDict()
-        self._senders_lock = threading.Lock()  # publish (event loop) and the writer thread both touch it
-        # Writes happen on one background thread, in order and in batches, so a database commit never
-        # blocks the Rasa server's event loop (masking stays on the caller: it decides what is stored).
-        self._pending: queue.Queue[dict[str, Any] | _NewSender | None] = queue.Queue()
+        # Masking and writing happen on one background thread, in order and in batches, so neither a long
+        # message nor a database commit ever blocks the Rasa server's event loop.
+        self._pending: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self._writer = threading.Thread(target=self._write_forever, name="conversation-log", daemon=True)
         self._writer.start()
 
@@ -226,7 +228,7 @@ class MaskingSQLEventBroker(SQLEventBroker):
         if kind == "user" and state.expected:
             found.update(expected_reply_values(state.expected, event.get("text")))
         masked = mask_event(event, {**state.values, **found})
-        state.values.update(found)
+        _remember(state.values, found)
         if kind == "slot" and event.get("name") == REQUESTED_SLOT:
             value = event.get("value")
             state.expected = value if isinstance(value, str) and value in PERSONAL_FIELDS else None
@@ -237,28 +239,26 @@ class MaskingSQLEventBroker(SQLEventBroker):
         return masked
 
     def publish(self, event: dict[str, Any]) -> None:
-        """Mask the event now and queue it for storing (with the sender's sealed id, the first time)."""
-        masked = self.mask(event)
-        if event.get("event") == "user":
-            self._note_sender(event, masked)
-        self._pending.put(masked)
+        """Queue the raw event: Rasa calls this on its event loop, so it must stay cheap whatever the event.
+        The writer thread masks it (in order, with the conversation's memory) and stores only the masked copy;
+        the raw event lives nowhere but in this in-memory queue."""
+        self._pending.put(dict(event))
 
-    def _note_sender(self, event: dict[str, Any], masked: dict[str, Any]) -> None:
+    def _note_sender(self, event: dict[str, Any], masked: dict[str, Any]) -> _NewSender | None:
+        """The sender to seal and store, the first time one of their user events is seen (writer thread)."""
         sender_id, sender_hash = event.get("sender_id"), masked.get("sender_id")
-        if sender_id is None or not sender_hash or sender_hash == sender_id:
-            return  # nothing to seal (no id, or it was already a hash)
-        with self._senders_lock:
-            if sender_hash in self._known_senders:
-                self._known_senders.move_to_end(sender_hash)
-                return
-            self._known_senders[sender_hash] = None
-            while len(self._known_senders) > KNOWN_SENDERS_IN_MEMORY:
-                self._known_senders.popitem(last=False)
-        channel = event.get("input_channel")
-        self._pending.put(_NewSender(sender_hash, str(sender_id), channel, event.get("timestamp")))
+        if event.get("event") != "user" or sender_id is None or not sender_hash or sender_hash == sender_id:
+            return None  # nothing to seal (no id, or it was already a hash)
+        if sender_hash in self._known_senders:
+            self._known_senders.move_to_end(sender_hash)
+            return None
+        self._known_senders[sender_hash] = None
+        while len(self._known_senders) > KNOWN_SENDERS_IN_MEMORY:
+            self._known_senders.popitem(last=False)
+        return _NewSender(sender_hash, str(sender_id), event.get("input_channel"), event.get("timestamp"))
 
     def flush(self, timeout: float = 10.0) -> None:
-        """Wait until every published event is stored (tests and shutdown)."""
+        """Wait until every published event is masked and stored (tests and shutdown)."""
         with self._pending.all_tasks_done:
             self._pending.all_tasks_done.wait_for(lambda: not self._pending.unfinished_tasks, timeout)
 
@@ -267,16 +267,42 @@ class MaskingSQLEventBroker(SQLEventBroker):
             batch = [self._pending.get()]
             while len(batch) < BATCH_SIZE and not self._pending.empty():
                 batch.append(self._pending.get_nowait())
-            events = [e for e in batch if isinstance(e, dict)]
-            if events:
-                self._store(events)
-            senders = [e for e in batch if isinstance(e, _NewSender)]
-            if senders:
-                self._store_senders(senders)
-            for _ in batch:
-                self._pending.task_done()
-            if None in batch:
+            try:
+                self._write_batch(batch)
+            except Exception:  # the thread must live on, or every later event is lost
+                logger.exception("Could not write %d queued event(s) to the conversation log.", len(batch))
+            finally:
+                for _ in batch:
+                    self._pending.task_done()
+            stop = None in batch
+            del batch  # raw events must not outlive their turn in the queue
+            if stop:
                 return
+
+    def _write_batch(self, batch: list[dict[str, Any] | None]) -> None:
+        events: list[dict[str, Any]] = []
+        senders: list[_NewSender] = []
+        for event in batch:
+            if event is None:
+                continue
+            masked = self._mask_safely(event)
+            events.append(masked)
+            sender = self._note_sender(event, masked)
+            if sender is not None:
+                senders.append(sender)
+        if events:
+            self._store(events)
+        if senders:
+            self._store_senders(senders)
+
+    def _mask_safely(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The masked event; if masking fails, only its kind, time and hashed sender (never the raw event)."""
+        try:
+            return self.mask(event)
+        except Exception as error:  # the message names no value: the error's text might
+            kind, reason = event.get("event"), type(error).__name__
+            logger.error("Could not mask a %s event (%s): stored without its content.", kind, reason)
+            return withheld_event(event)
 
     def _store(self, events: list[dict[str, Any]]) -> None:
         """One bulk insert per batch (no ORM objects: this thread shares the GIL with the Rasa server).
@@ -306,9 +332,8 @@ class MaskingSQLEventBroker(SQLEventBroker):
                 connection.execute(_insert_if_absent(self.engine, rows))
         except sa.exc.SQLAlchemyError:
             logger.exception("Could not store the sealed ids of %s.", ", ".join(r["sender_hash"] for r in rows))
-            with self._senders_lock:
-                for row in rows:
-                    self._known_senders.pop(row["sender_hash"], None)
+            for row in rows:
+                self._known_senders.pop(row["sender_hash"], None)
 
     def iter_events(self, sender_hash: str | None = None, **filters: Any) -> list[dict[str, Any]]:
         """All stored (masked) events, oldest first; see `iter_events` below."""
@@ -320,6 +345,15 @@ class MaskingSQLEventBroker(SQLEventBroker):
         self._pending.put(None)
         self._writer.join(timeout=10)
         self.engine.dispose()
+
+
+def _remember(values: dict[str, str], found: dict[str, str]) -> None:
+    """Add what this event revealed to the conversation's memory, keeping only the most recent values."""
+    for value, field_name in found.items():
+        values.pop(value, None)
+        values[value] = field_name
+    while len(values) > ECHO_VALUES_PER_CONVERSATION:
+        del values[next(iter(values))]
 
 
 def _insert_if_absent(engine: sa.engine.Engine, rows: list[dict[str, Any]]) -> Any:

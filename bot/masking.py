@@ -1,11 +1,17 @@
 """Personal-data masking for Chinese text, slot/entity values, Rasa events and log records.
 
-Rule of the house: ID numbers, phone numbers, names, plates, credit codes, bank accounts and secrets
-never reach a log, the conversation log or the operator console in clear. Raw values live only in the
-live tracker.
+Rule of the house: ID numbers, phone numbers, names, plates, credit codes, bank accounts, addresses, travel
+documents and secrets never reach a log, the conversation log or the operator console in clear. Raw values live
+only in the live tracker.
 
 Masks keep the length of what they replace where they can (``张三`` → ``张*``), so entity
 ``start``/``end`` spans stored next to a masked text still point at the right characters.
+
+Every pattern here runs in linear time on hostile input (a 100,000-character message must not stall anyone):
+between two literals there is at most one quantified run of the same kind of character, never two adjacent
+runs that could share characters (``\\s*(?:是)?\\s*`` backtracks quadratically), and everything else is bounded.
+Patterns read an ASCII view of the text (full-width digits and letters, other Unicode digits, spaces and dashes
+mapped one character for one), so ``１３８…`` is found like ``138…`` while spans and lengths stay as they are.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bot.settings import secret_from_env
@@ -48,9 +55,90 @@ def _keep(value: str, head: int, tail: int) -> str:
     return "".join(_STAR if i in hidden else ch for i, ch in enumerate(value))
 
 
+def _ascii_table() -> dict[int, str]:
+    """What other scripts write but a reader takes for ASCII, one character for one: full-width forms
+    (３３０１０６, ＩＤ, ＋８６), every other decimal digit, Unicode spaces (zero-width ones too) and dashes."""
+    table = {code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}
+    # every decimal digit Unicode knows lives below U+20000
+    for digit in re.findall(r"\d", "".join(map(chr, range(0x80, 0x20000)))):
+        table[ord(digit)] = str(unicodedata.digit(digit))
+    spaces = "\u00a0\u1680\u180e\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u200c"
+    spaces += "\u200d\u202f\u205f\u2060\u3000\ufeff"
+    table.update(dict.fromkeys(map(ord, spaces), " "))
+    table.update(dict.fromkeys(map(ord, "\u00ad\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63"), "-"))
+    return table
+
+
+_ASCII = _ascii_table()
+
+
+def _ascii_view(text: str) -> str:
+    """The text as the patterns read it: same length, same positions (see _ascii_table)."""
+    return text if text.isascii() else text.translate(_ASCII)
+
+
+def _own_chars(original: str, view: str, mask: str) -> str:
+    """A mask computed on the ASCII view, with the writer's own characters wherever it keeps them (３３０***)."""
+    if len(mask) != len(original):
+        return mask
+    return "".join(own if new == seen else new for own, seen, new in zip(original, view, mask, strict=True))
+
+
+class _Masking:
+    """A text being masked and its ASCII view: patterns read the view, every mask goes into both."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.view = text, _ascii_view(text)
+
+    def replace(self, spans: Iterable[tuple[int, int, str]]) -> None:
+        """Put each mask (computed on the view) over its span; spans come in order and do not overlap."""
+        text: list[str] = []
+        view: list[str] = []
+        last = 0
+        for start, end, mask in spans:
+            own = _own_chars(self.text[start:end], self.view[start:end], mask)
+            text += (self.text[last:start], own)
+            view += (self.view[last:start], _ascii_view(own))
+            last = end
+        if text:
+            self.text = "".join(text) + self.text[last:]
+            self.view = "".join(view) + self.view[last:]
+
+    def sub(self, pattern: re.Pattern[str], mask: Callable[[re.Match[str], str], str]) -> None:
+        """Mask every match of `pattern` in the view; `mask` gets the match and the text as written."""
+        self.replace((m.start(), m.end(), mask(m, self.text)) for m in pattern.finditer(self.view))
+
+
+def _is_han(ch: str) -> bool:
+    code = ord(ch)
+    return 0x3400 <= code <= 0x4DBF or 0x4E00 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF
+
+
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _NOT_ALNUM_BEFORE = r"(?<![0-9A-Za-z])"  # a number glued to letters is a reference number (ZF2026…), not PII
 _NOT_ALNUM_AFTER = r"(?![0-9A-Za-z])"
+# … unless the letters are a label written without a space: ID330106…, tel138…, No6222…
+_GLUED_LABELS = _words("id no nr num sfz sfzh idno idcard tel phone mobile mob cell card acct")
+
+
+def _after_glued_label() -> str:
+    """Lookbehinds for the labels above (any case), each a word of its own (PAID330… is not ID330…)."""
+    by_length: dict[int, list[str]] = {}
+    for label in _GLUED_LABELS:
+        by_length.setdefault(len(label), []).append(label)
+    return "|".join(rf"(?<=(?<![A-Za-z])(?i:{'|'.join(group)}))" for group in by_length.values())
+
+
+_GLUED_OR_ALONE = rf"(?:{_NOT_ALNUM_BEFORE}|(?<=[A-Za-z])(?:{_after_glued_label()}))"
+
+
+def _number_start(first: str) -> str:
+    """Where a number may start: not glued to letters or digits, unless to a label. The cheap look at the first
+    char comes before the lookbehinds, which would otherwise run at every position of a long text."""
+    return rf"(?={first}){_GLUED_OR_ALONE}"
+
+
+_SEP = r"[\s\-]"  # one space or dash between the blocks of a number (the view maps the other kinds to these)
 
 # ----------------------------------------------------------------------------------------------------
 # Field maskers (used by mask_text for what its patterns find, and by mask_value for known fields)
@@ -61,12 +149,16 @@ def mask_id_number(value: str) -> str:
     return _keep(value, 3, 2)
 
 
+_PHONE_PREFIX = re.compile(r"(?:\+|00)?86[\s-]?")
+
+
 def mask_phone(value: str) -> str:
     """Mainland mobile: 138****0001; a +86/0086 prefix and separators are kept as they were."""
-    match = re.fullmatch(r"\s*((?:\+|00)?86[\s-]?)?(.*?)\s*", value)
-    prefix, number = (match.group(1) or "", match.group(2)) if match else ("", value)
-    digits = re.sub(r"\D", "", number)
-    if len(digits) == 11:
+    text = value.strip()
+    prefix_match = _PHONE_PREFIX.match(text)
+    prefix = prefix_match.group(0) if prefix_match else ""
+    number = text[len(prefix) :]
+    if sum(ch.isdigit() for ch in number) == 11:
         # mask digits 4–7 of the 11, keeping any spaces or dashes the user typed
         seen, out = 0, []
         for ch in number:
@@ -92,6 +184,11 @@ def mask_credit_code(value: str) -> str:
 def mask_plate(value: str) -> str:
     """Vehicle plate: province + letter + last 2 (桂A***45)."""
     return _keep(value, 2, 2)
+
+
+def mask_document(value: str) -> str:
+    """Passport or permit number: its letter + last 2 (E******78)."""
+    return _keep(value, 1, 2)
 
 
 def mask_email(value: str) -> str:
@@ -138,6 +235,31 @@ def mask_person_name(value: str) -> str:
     return re.sub(r"[^\W\d_]+", lambda m: m.group(0)[0] + _STAR * (len(m.group(0)) - 1), name)
 
 
+# Ends of the region names an operator may read (浙江省 杭州市 西湖区 余杭县 北山街道 …): what follows is the place.
+_REGION_ENDS = frozenset("省市区县旗镇乡州盟")
+
+
+def _region_end(place: str, min_rest: int) -> int:
+    """Where the region part of a run of Han chars ends: after its last region name that still leaves `min_rest`
+    chars (萧山区市心路: the 市 of 市心 is the road's, not a city's); 0 when there is none."""
+    cut = 0
+    for i, ch in enumerate(place):
+        is_end = ch in _REGION_ENDS or place[i - 1 : i + 1] == "街道"
+        if is_end and len(place) - (i + 1) >= min_rest:
+            cut = i + 1
+    return cut
+
+
+def mask_address(value: str) -> str:
+    """Street address: the region stays, the rest is masked (杭州市西湖区文三路90号 → 杭州市西湖区******)."""
+    head = len(value) - len(value.lstrip())
+    run = head
+    while run < len(value) and run - head < 40 and _is_han(value[run]):
+        run += 1
+    cut = head + _region_end(value[head:run], 0)
+    return value[:cut] + _keep(value[cut:], 0, 0)
+
+
 # ----------------------------------------------------------------------------------------------------
 # Pseudonymous user ids
 
@@ -153,7 +275,8 @@ def _hash_secret() -> bytes:
 def hash_sender_id(sender_id: Any) -> Any:
     """Keyed hash (HMAC-SHA256) of a user id: stable per user, so the console can group turns, but not
     reversible or guessable without the secret (a plain SHA-256 of a phone-number-like id is brute-forced
-    in seconds)."""
+    in seconds). Conversation ids carry their channel (rest:…, wechat:…, tg:…), so none of them can look
+    like a hash and skip hashing."""
     if sender_id is None:
         return None
     text = str(sender_id)
@@ -178,6 +301,8 @@ for _names, _masker in (
     ("credit_code social_credit_code unified_social_credit_code 统一社会信用代码", mask_credit_code),
     ("bank_account bank_card account_number card_number payout_account 银行卡号", mask_bank_account),
     ("email e_mail email_address", mask_email),
+    ("address home_address residential_address contact_address 地址 住址 家庭住址", mask_address),
+    ("passport passport_number passport_no permit_number 护照号 通行证号", mask_document),
     (
         "identity_token token access_token refresh_token verification_id sms_code verification_code "
         "code_input password passwd secret authorization 验证码 密码",
@@ -200,46 +325,60 @@ def _masker_for(field: str | None) -> Callable[[str], str] | None:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Free-text patterns
+# Free-text patterns (they read the ASCII view: digits are 0-9, spaces and dashes are plain)
 
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 )
 # Only labelled codes count: a bare 6-digit number may be a postal code, an amount or a date part.
+# One run of separator chars, not \s*(?:是)?\s* (two runs sharing the spaces backtrack quadratically).
 _LABELLED_CODE = re.compile(
     r"(?P<label>(?:短信)?(?:验证码|驗證碼|校验码|校驗碼|动态码|動態碼|动态密码|動態密碼)"
     r"|(?:SMS |verification |verify )code|OTP)"
-    r"(?P<sep>\s*(?:是|为|為|:|：|is|=)?\s*)(?P<secret>\d{4,8})" + _NOT_ALNUM_AFTER,
+    r"(?P<sep>[\s:：=是为為]*(?:is[\s:=]*)?)(?P<secret>\d{4,8})" + _NOT_ALNUM_AFTER,
     re.IGNORECASE,
 )
+# The connector is required (密码错误 is no password); a non-space literal between the two runs keeps it linear.
 _LABELLED_PASSWORD = re.compile(
-    r"(?P<label>密码|密碼|password|passwd)(?P<sep>\s*(?:是|为|為|:|：|is|=)\s*)(?P<secret>[^\s，。,;；]{1,64})",
+    r"(?P<label>密码|密碼|password|passwd)\s*(?:是|为|為|:|：|is|=)\s*(?P<secret>[^\s，。,;；]{1,64})",
+    re.IGNORECASE,
+)
+# Passports (E12345678), Hong Kong/Macau/Taiwan permits (C12345678, H1234567801, 12345678), HK ID A123456(7):
+# masked when labelled, as unlabelled they look like any other reference.
+_LABELLED_DOCUMENT = re.compile(
+    r"(?:护照|護照|passport|港澳通行证|港澳通行證|台湾通行证|台灣通行證|通行证|通行證|回乡证|回鄉證|台胞证|台胞證"
+    r"|居留证|居留證|香港身份证|香港身份證|澳门身份证|澳門身份證|HKID)"
+    r"[\s:：]{0,3}(?:号码|號碼|编号|編號|号|號|no\.?|number|#)?[\s:：=是为為]{0,4}"
+    r"(?P<value>[A-Za-z]{0,2}\d{6,10}(?:\([0-9A-Za-z]\))?)" + _NOT_ALNUM_AFTER,
     re.IGNORECASE,
 )
 _DATE = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
-# GB 11643: 6-digit area code, birth date, 3-digit sequence, check char; spaces between the blocks allowed.
+# GB 11643: 6-digit area code, birth date, 3-digit sequence, check char; one space or dash may split it
+# into 6/8/4 or 6/4/4/4 blocks.
 _ID18 = re.compile(
-    _NOT_ALNUM_BEFORE + rf"[1-9]\d{{5}} ?(?:18|19|20)\d{{2}}{_DATE} ?\d{{3}}[\dXx]" + _NOT_ALNUM_AFTER
+    _number_start("[1-9]")
+    + rf"[1-9]\d{{5}}{_SEP}?(?:18|19|20)\d{{2}}{_SEP}?{_DATE}{_SEP}?\d{{3}}[\dXx]"
+    + _NOT_ALNUM_AFTER
 )
-_ID15 = re.compile(_NOT_ALNUM_BEFORE + rf"[1-9]\d{{5}}\d{{2}}{_DATE}\d{{3}}" + _NOT_ALNUM_AFTER)
+_ID15 = re.compile(_number_start("[1-9]") + rf"[1-9]\d{{5}}\d{{2}}{_DATE}\d{{3}}" + _NOT_ALNUM_AFTER)
 # GB 32100: registration authority (1-9, A, N, Y), category digit, area code, 9-char organisation code,
 # check char. Letters I, O, S, V, Z never occur, so ZF2026… application numbers cannot match.
 _CC = "0-9A-HJ-NPQRTUWXY"
 _CREDIT_CODE = re.compile(_NOT_ALNUM_BEFORE + rf"[1-9ANY][1-9]\d{{6}}[{_CC}]{{10}}" + _NOT_ALNUM_AFTER)
 _BANK_CARD = re.compile(
-    _NOT_ALNUM_BEFORE
+    _number_start(r"\d")
     + r"(?:\d{16,19}|\d{4}(?P<sep>[ -])\d{4}(?P=sep)\d{4}(?P=sep)\d{4}(?:(?P=sep)\d{1,3})?)"
     + _NOT_ALNUM_AFTER
 )
 _PHONE = re.compile(
-    r"(?:(?<![0-9A-Za-z+])(?:\+|00)86[\s-]?|(?<![0-9A-Za-z])(?=1))"
-    r"1[3-9]\d(?P<sep>[\s-]?)\d{4}(?P=sep)\d{4}" + _NOT_ALNUM_AFTER
+    rf"(?:(?<!\+){_number_start('[+0]')}(?:\+|00)86[\s-]?|{_number_start('1')})"
+    rf"1[3-9]\d{_SEP}?\d{{4}}{_SEP}?\d{{4}}" + _NOT_ALNUM_AFTER
 )
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼滬魯蘇贛閩貴" + "使领領"
 # A plate always has digits: 新Apple or 赣ADIDAS is English in a Chinese sentence, not a plate.
 _PLATE_CHAR = "A-HJ-NP-Za-hj-np-z"
 _PLATE = re.compile(
-    rf"[{_PROVINCES}][{_PLATE_CHAR}][\s·•]?(?=[{_PLATE_CHAR}]{{0,4}}\d)[{_PLATE_CHAR}0-9]{{5,6}}[挂學学警]?"
+    rf"[{_PROVINCES}][{_PLATE_CHAR}][\s·•\-]?(?=[{_PLATE_CHAR}]{{0,4}}\d)[{_PLATE_CHAR}0-9]{{5,6}}[挂學学警]?"
     + _NOT_ALNUM_AFTER
 )
 
@@ -254,14 +393,78 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[[str], str]]] = [
     (_PLATE, mask_plate),
 ]
 
+
+def _mask_after_label(match: re.Match[str], text: str) -> str:
+    """The label and separator as written, then the fixed secret mask."""
+    return text[match.start() : match.start("secret")] + SECRET_MASK
+
+
+def _mask_document(match: re.Match[str], text: str) -> str:
+    return text[match.start() : match.start("value")] + mask_document(match.group("value"))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Street addresses: 杭州市西湖区文三路90号 → 杭州市西湖区******
+#
+# What identifies a home is the road, community or building with its house/building/room numbers; the province,
+# city and district stay so operators still see the region. A road or a public place without a number
+# (文三路, 罗湖口岸, 西湖区政务服务中心) identifies nobody and stays readable. The pattern starts at the kind of
+# place (路, 小区 …) and needs a number with its unit right after it; the place's name before it is found by
+# walking back at most _PLACE_LOOKBACK Han chars in Python, so nothing here backtracks.
+
+_ROADS = "大道|胡同|路|街|巷|弄"
+_COMMUNITIES = "小区|社区|新村|花园|家园|公寓|大厦|村|苑"
+_HOUSE_NO = r"(?:[A-Za-z]?\d{1,5}(?:-\d{1,5}){0,3}[A-Za-z]?|[A-Za-z])"
+_HOUSE_UNIT = "(?:号楼|号院|单元|号|弄|栋|幢|座|室|楼|层|户|组)"
+_ADDRESS = re.compile(
+    rf"(?P<kind>{_ROADS}|{_COMMUNITIES})[ ]?[{_HAN}]{{0,4}}?{_HOUSE_NO}{_HOUSE_UNIT}"
+    rf"(?:[{_HAN}]{{0,6}}?{_HOUSE_NO}{_HOUSE_UNIT})*"
+    rf"(?:(?<=[幢栋座元楼层])\d{{1,5}})?"  # a room number after 3幢2单元…
+)
+_PLACE_LOOKBACK = 12
+_PLACE_NAME_MAX = 6  # 文三, 莫干山, 西溪诚园 …: longer runs before the kind are the sentence, not the name
+# Words that end the sentence part before a place's name (我家住在|文三路…).
+_PLACE_MARKERS = _words("住在 家住 住址 地址 位于 在 是 到 去 从 的")
+
+
+def _place_start(view: str, kind: re.Match[str], floor: int) -> int | None:
+    """Where the name of the place of this kind (路, 小区 …) begins; None without a name (5路3号)."""
+    kind_start = kind.start()
+    first = kind_start
+    while first > max(floor, kind_start - _PLACE_LOOKBACK) and _is_han(view[first - 1]):
+        first -= 1
+    window = view[first:kind_start]
+    if not window:
+        return None
+    # A community's name may be one char (翠苑); a road's rarely is, but may start like a region (市心路, 县前街).
+    cut = _region_end(window, 1 if kind.group("kind") in _COMMUNITIES.split("|") else 2)
+    for marker in _PLACE_MARKERS:
+        at = window.rfind(marker, cut)
+        if at >= 0 and at + len(marker) < len(window):
+            cut = max(cut, at + len(marker))
+    return first + max(cut, len(window) - _PLACE_NAME_MAX)
+
+
+def _address_spans(view: str) -> list[tuple[int, int, str]]:
+    spans: list[tuple[int, int, str]] = []
+    floor = 0
+    for match in _ADDRESS.finditer(view):
+        start = _place_start(view, match, floor)
+        if start is not None:
+            spans.append((start, match.end(), _keep(view[start : match.end()], 0, 0)))
+            floor = match.end()
+    return spans
+
+
 # ----------------------------------------------------------------------------------------------------
 # Announced names: 我叫张三 / 姓名：李四 / 我是王五 …
 
 # A label with a colon (or 我叫/名字是) is trusted for any 2–4 Han chars; "我是X"/"本人X" and a label without
 # colon only when X starts with a common surname, so 我是学生 / 我是想问 / 我是在杭州 stay as they are.
+# Between label and colon one run of [\s是为為], not \s*(?:是)?\s* (quadratic on a long run of spaces).
 _NAME_TRIGGER = re.compile(
     r"(?P<trusted>(?:我叫|我名叫|我的名字(?:是|叫)|名字(?:是|叫)|(?:姓名|联系人|聯繫人|联络人|申请人|申請人|持卡人|收款人|"
-    r"户主|戶主|法定代表人|法人代表)\s*(?:是|为|為)?\s*[:：]|姓名(?:是|为|為)|my name is|name\s*[:：])\s*)"
+    r"户主|戶主|法定代表人|法人代表)[\s是为為]*[:：=]|姓名(?:是|为|為)|my name is|name\s*[:：=])\s*)"
     r"|(?P<guessed>(?:我是|我係|本人(?:是)?|姓名|i am|i'm)\s*)",
     re.IGNORECASE,
 )
@@ -323,48 +526,95 @@ def find_announced_names(text: str) -> list[tuple[int, int]]:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Rasa payloads: /inform{"id_number":"330106199503140023"}
+# JSON texts: Rasa payloads /inform{"id_number":"330106199503140023"} and texts that are all JSON
 
-_PAYLOAD = re.compile(r"^(?P<head>\s*/[^{\s]+)(?P<json>\{.*\})(?P<tail>\s*)$", re.DOTALL)
+# The intent must be a real intent name: /身份证330106…{} is a sentence with braces, not a payload.
+_PAYLOAD_HEAD = re.compile(r"\s*/[A-Za-z_][A-Za-z0-9_-]*(?:@[0-9.]+)?(?=\{)")
 
 
-def _mask_payload(text: str, known: Mapping[str, str]) -> str | None:
-    """Mask a Rasa intent payload's entities by their names; None when the text is not such a payload."""
-    match = _PAYLOAD.match(text)
-    if not match:
+def _split_json(text: str) -> tuple[str, str, str] | None:
+    """(head, JSON, tail) of a payload "/intent{…}" or of a text that is all JSON; None for any other text."""
+    head = _PAYLOAD_HEAD.match(text)
+    start = head.end() if head else len(text) - len(text.lstrip())
+    body = text[start:].rstrip()
+    is_object = body[:1] == "{" and body[-1:] == "}"
+    if not (is_object or head is None and body[:1] == "[" and body[-1:] == "]"):
         return None
+    return text[:start], body, text[start + len(body) :]
+
+
+def _mask_json_text(text: str, known: Mapping[str, str]) -> str | None:
+    """Mask a JSON text's values by their keys (and the payload's intent as text); None when it is no JSON.
+
+    Too deeply nested to walk: None, so the text is masked as plain text instead."""
+    parts = _split_json(text)
+    if parts is None:
+        return None
+    head, body, tail = parts
     try:
-        entities = json.loads(match.group("json"))
-    except ValueError:
+        data = json.loads(body)
+        masked = _mask_field_value(None, data, known)
+    except (ValueError, RecursionError):
         return None
-    if not isinstance(entities, dict):
-        return None
-    compact = ", " not in match.group("json") and ": " not in match.group("json")
-    masked = _mask_field_value(None, entities, known)
-    if masked == entities:  # nothing personal: keep the payload byte for byte
-        return text
-    body = json.dumps(masked, ensure_ascii=False, separators=(",", ":") if compact else None)
-    return match.group("head") + body + match.group("tail")
+    head = mask_text(head, known)  # /tel13800000001{…} is an intent name only in form
+    if masked == data:  # nothing personal: keep the JSON byte for byte
+        return head + body + tail
+    compact = ", " not in body and ": " not in body
+    return head + json.dumps(masked, ensure_ascii=False, separators=(",", ":") if compact else None) + tail
+
+
+# ----------------------------------------------------------------------------------------------------
+# Values already known to be personal (entities, slots, earlier turns), wherever they are echoed
+
+_KNOWN_MAX_LENGTH = 64  # longer values are found by the patterns; bounded lengths keep the scan linear
+
+
+def _known_masks(known: Mapping[str, str]) -> dict[str, str]:
+    """ASCII view of each known value → its mask (values that mask to themselves are left out)."""
+    masks: dict[str, str] = {}
+    for raw, field in known.items():
+        value = _ascii_view(str(raw))
+        if 0 < len(value) <= _KNOWN_MAX_LENGTH and value not in masks:
+            masked = mask_value(field, value)
+            if isinstance(masked, str) and masked != value:
+                masks[value] = masked
+    return masks
+
+
+def _ascii_alnum_at(text: str, index: int) -> bool:
+    return 0 <= index < len(text) and text[index].isascii() and text[index].isalnum()
+
+
+def _known_spans(view: str, known: Mapping[str, str]) -> list[tuple[int, int, str]]:
+    """Leftmost-longest occurrences of known values in one pass over the text (no pass per value: a message
+    announcing thousands of names must not cost thousands of passes). ASCII values must stand alone:
+    123456 must not hit the middle of 91234567."""
+    masks = _known_masks(known)
+    if not masks:
+        return []
+    lengths: dict[str, set[int]] = {}
+    for value in masks:
+        lengths.setdefault(value[0], set()).add(len(value))
+    longest_first = {first: sorted(found, reverse=True) for first, found in lengths.items()}
+    starts = re.compile("[" + "".join(map(re.escape, longest_first)) + "]")
+    spans: list[tuple[int, int, str]] = []
+    position = 0
+    while (hit := starts.search(view, position)) is not None:
+        start, position = hit.start(), hit.start() + 1
+        for length in longest_first[view[start]]:
+            value = view[start : start + length]
+            alone = not value.isascii() or not (
+                _ascii_alnum_at(view, start - 1) or _ascii_alnum_at(view, start + length)
+            )
+            if value in masks and alone:
+                spans.append((start, start + length, masks[value]))
+                position = start + length
+                break
+    return spans
 
 
 # ----------------------------------------------------------------------------------------------------
 # Public API: text
-
-
-def _replace_known(text: str, known: Mapping[str, str]) -> str:
-    """Mask values already known to be personal (entities, slots, earlier turns) wherever they are echoed."""
-    for raw in sorted(known, key=len, reverse=True):
-        if raw not in text:
-            continue
-        masked = mask_value(known[raw], raw)
-        if masked == raw:
-            continue
-        if raw.isascii():  # 123456 must not hit the middle of 91234567
-            pattern = _NOT_ALNUM_BEFORE + re.escape(raw) + _NOT_ALNUM_AFTER
-            text = re.sub(pattern, lambda _, masked=masked: masked, text)
-        else:
-            text = text.replace(raw, masked)
-    return text
 
 
 def mask_text(text: str, known: Mapping[str, str] | None = None) -> str:
@@ -376,21 +626,50 @@ def mask_text(text: str, known: Mapping[str, str] | None = None) -> str:
     if not isinstance(text, str) or not text:
         return text
     known = known or {}
-    payload = _mask_payload(text, known)
-    if payload is not None:
-        return payload
-    text = _replace_known(text, known)
-    for pattern in (_LABELLED_CODE, _LABELLED_PASSWORD):
-        text = pattern.sub(lambda m: m.group("label") + m.group("sep") + SECRET_MASK, text)
+    as_json = _mask_json_text(text, known)
+    if as_json is not None:
+        return as_json
+    masking = _Masking(text)
+    masking.replace(_known_spans(masking.view, known))
+    masking.sub(_LABELLED_CODE, _mask_after_label)
+    masking.sub(_LABELLED_PASSWORD, _mask_after_label)
+    masking.sub(_LABELLED_DOCUMENT, _mask_document)
     for pattern, masker in _PATTERNS:
-        text = pattern.sub(lambda m, masker=masker: masker(m.group(0)), text)
-    for start, end in reversed(find_announced_names(text)):
-        text = text[:start] + mask_person_name(text[start:end]) + text[end:]
-    return text
+        masking.sub(pattern, lambda m, _text, masker=masker: masker(m.group(0)))
+    masking.replace(_address_spans(masking.view))
+    names = find_announced_names(masking.view)
+    masking.replace((start, end, mask_person_name(masking.view[start:end])) for start, end in names)
+    return masking.text
+
+
+def mask_labelled_secrets(text: str) -> str:
+    """Only the secrets a text names ("验证码是482913", "密码：…"), everything else as written: for the admin's
+    unmask view, which shows personal data raw but never a credential."""
+    if not isinstance(text, str) or not text:
+        return text
+    masking = _Masking(text)
+    masking.sub(_LABELLED_CODE, _mask_after_label)
+    masking.sub(_LABELLED_PASSWORD, _mask_after_label)
+    return masking.text
+
+
+def is_secret_field(name: Any) -> bool:
+    """A field whose value is a credential (identity token, SMS code, password …): masked whole, whatever it holds."""
+    return isinstance(name, str) and _masker_for(name) is mask_secret
 
 
 # ----------------------------------------------------------------------------------------------------
 # Public API: values
+
+
+def _mask_number(value: int | float, known: Mapping[str, str]) -> Any:
+    """A phone or card number stored as a number; floats are written out in full (no 3.3e+17 that keeps
+    16 of an ID's 18 digits)."""
+    if abs(value) < 10**10:
+        return value
+    written = str(int(value)) if isinstance(value, int) or value.is_integer() else str(value)
+    masked = mask_text(written, known)
+    return value if masked == written else masked
 
 
 def _mask_field_value(field: str | None, value: Any, known: Mapping[str, str]) -> Any:
@@ -401,7 +680,9 @@ def _mask_field_value(field: str | None, value: Any, known: Mapping[str, str]) -
         # may be a job fair's or a form's name, which the console needs to read.
         personal_sibling = any(k in PERSONAL_FIELDS for k in map(str, value))
         return {
-            k: _mask_field_value("person_name" if k == "name" and personal_sibling else str(k), v, known)
+            _mask_key(k, known): _mask_field_value(
+                "person_name" if k == "name" and personal_sibling else str(k), v, known
+            )
             for k, v in value.items()
         }
     if isinstance(value, (list, tuple)):
@@ -414,10 +695,17 @@ def _mask_field_value(field: str | None, value: Any, known: Mapping[str, str]) -
         return masker(str(value))
     if isinstance(value, str):
         return mask_text(value, known)
-    if isinstance(value, int) and abs(value) >= 10**10:  # a phone or card number stored as a number
-        masked = mask_text(str(value), known)
-        return value if masked == str(value) else masked
+    if isinstance(value, (int, float)) and value == value and abs(value) != float("inf"):
+        return _mask_number(value, known)
     return value
+
+
+def _mask_key(key: Any, known: Mapping[str, str]) -> Any:
+    """Keys are written by users too ({"身份证330106…": 1}); field names (ASCII words without digits) are kept
+    without a look, as nothing personal fits in them."""
+    if not isinstance(key, str) or key.isascii() and key.isidentifier() and not any(c.isdigit() for c in key):
+        return key
+    return mask_text(key, known)
 
 
 def mask_value(slot_or_entity_name: str | None, value: Any) -> Any:
@@ -482,11 +770,11 @@ def personal_values(event: Mapping[str, Any]) -> dict[str, str]:
     if event.get("event") == "slot":
         _collect(event.get("name"), event.get("value"), out)
     for text in texts:
-        payload = _PAYLOAD.match(text)
-        if payload:
-            with contextlib.suppress(ValueError):
-                _collect(None, json.loads(payload.group("json")), out)
-        for start, end in find_announced_names(text):
+        parts = _split_json(text)
+        if parts:
+            with contextlib.suppress(ValueError, RecursionError):
+                _collect(None, json.loads(parts[1]), out)
+        for start, end in find_announced_names(_ascii_view(text)):
             out.setdefault(text[start:end], "person_name")
     return out
 
@@ -571,29 +859,60 @@ def mask_event(event: Mapping[str, Any], known_values: Mapping[str, str] | None 
     echoes of values seen in earlier events of the same conversation; the event's own entities and slots
     are always used.
     """
-    event = copy.deepcopy(dict(event))
-    known = {**(known_values or {}), **personal_values(event)}
-    masked = _mask_mapping(event, _EVENT_KEEP, known)
-    if event.get("event") == "slot" and "value" in event:  # masked as its slot (person_name → 陈*)
-        masked["value"] = _mask_field_value(event.get("name"), event["value"], known)
+    try:
+        event = copy.deepcopy(dict(event))
+        known = {**(known_values or {}), **personal_values(event)}
+        masked = _mask_mapping(event, _EVENT_KEEP, known)
+        if event.get("event") == "slot" and "value" in event:  # masked as its slot (person_name → 陈*)
+            masked["value"] = _mask_field_value(event.get("name"), event["value"], known)
+    except RecursionError:  # nested too deeply to walk: nothing of it can be shown
+        return withheld_event(event)
     return masked
+
+
+def withheld_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """What may be stored of an event that could not be masked: its kind, time and hashed sender only."""
+    return {
+        "event": event.get("event"),
+        "timestamp": event.get("timestamp"),
+        "sender_id": hash_sender_id(event.get("sender_id")),
+        "withheld": "could not be masked",
+    }
 
 
 # ----------------------------------------------------------------------------------------------------
 # Logging
 
-_JSON_HAN_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+# Han, CJK punctuation, full-width forms, Unicode spaces and dashes: what names and numbers are written in.
+# Line breaks, bidi marks and other controls stay escaped, so unescaping cannot split or reorder a log line.
+_UNESCAPED = ((0x00A0, 0x00AD), (0x2000, 0x200D), (0x2010, 0x2015), (0x2212, 0x2212), (0x3000, 0x303F))
+_UNESCAPED += ((0x3400, 0x9FFF), (0xF900, 0xFAFF), (0xFE58, 0xFE63), (0xFF01, 0xFF5E))
+# UTF-8 bytes written as \xe5\xbc\xa0 (bytes reprs) or %E5%BC%A0 (URLs)
+_ESCAPED_BYTES = re.compile(r"(?:\\x[0-9a-fA-F]{2}|%[0-9a-fA-F]{2})+")
 
 
-def _unescape_han(match: re.Match[str]) -> str:
+def _unescape_char(match: re.Match[str]) -> str:
     code = int(match.group(1), 16)
-    return chr(code) if 0x3400 <= code <= 0x9FFF else match.group(0)
+    return chr(code) if any(low <= code <= high for low, high in _UNESCAPED) else match.group(0)
+
+
+def _decode_bytes(match: re.Match[str]) -> str:
+    raw = bytes.fromhex(match.group(0).replace("\\x", "").replace("%", ""))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return match.group(0)
+    return text if text.isprintable() else match.group(0)
 
 
 def mask_log_text(text: str) -> str:
-    """mask_text for log lines; JSON-escaped Chinese (\\u5f20…) is unescaped first so names are found."""
+    """mask_text for log lines; escaped text (JSON \\u5f20…, bytes \\xe5…, URL %E5…) is decoded first so
+    names and numbers written that way are found too."""
     if "\\u" in text:
-        text = _JSON_HAN_ESCAPE.sub(_unescape_han, text)
+        text = _JSON_ESCAPE.sub(_unescape_char, text)
+    if "\\x" in text or "%" in text:
+        text = _ESCAPED_BYTES.sub(_decode_bytes, text)
     return mask_text(text)
 
 

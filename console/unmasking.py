@@ -13,27 +13,17 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-# _LABELLED_CODE and _LABELLED_PASSWORD are bot.masking's own patterns for secrets named in free text ("验证码是
-# 482913", "密码：…", group `secret`), used here without masking anything else: bot.masking has no public
-# "secrets only" function yet. Should they be renamed, this import fails loudly rather than a secret being shown.
 from bot.masking import (
-    _LABELLED_CODE,
-    _LABELLED_PASSWORD,
     SECRET_MASK,
     asks_for_code,
     expected_reply_values,
-    mask_value,
+    is_secret_field,
+    mask_labelled_secrets,
     personal_values,
 )
 
 SHOWN_EVENTS = ("user", "bot", "slot")
 REQUESTED_SLOT = "requested_slot"
-_PROBE = "probe-value-1"  # any value: a secret field's masker turns it into SECRET_MASK, others do not
-
-
-def is_secret_field(name: Any) -> bool:
-    """A field bot.masking treats as a secret: whatever its value, the masker leaves only SECRET_MASK."""
-    return isinstance(name, str) and bool(name) and mask_value(name, _PROBE) == SECRET_MASK
 
 
 def secret_values(events: Iterable[dict[str, Any]]) -> set[str]:
@@ -63,16 +53,7 @@ def hide_secrets(text: str, secrets: set[str]) -> str:
             text = re.sub(rf"(?<![0-9A-Za-z]){re.escape(raw)}(?![0-9A-Za-z])", SECRET_MASK, text)
         else:
             text = text.replace(raw, SECRET_MASK)
-    for pattern in (_LABELLED_CODE, _LABELLED_PASSWORD):
-        text = pattern.sub(_secret_group_masked, text)
-    return text
-
-
-def _secret_group_masked(match: re.Match[str]) -> str:
-    """The labelled match with only its `secret` group replaced (the label stays readable)."""
-    start, end = match.span("secret")
-    whole = match.group(0)
-    return whole[: start - match.start()] + SECRET_MASK + whole[end - match.start() :]
+    return mask_labelled_secrets(text)
 
 
 def shown_value(name: str, value: Any, secrets: set[str]) -> Any:

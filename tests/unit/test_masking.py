@@ -159,6 +159,14 @@ def test_announced_names_are_masked(text: str, expected: str) -> None:
         "京东方招聘",
         "我在新Apple店",
         "赣ADIDAS专卖店",
+        # public places and roads without a house number identify nobody (addresses are masked with one)
+        "杭州市",
+        "请到西湖区政务服务中心3楼办理",
+        "坐地铁2号线到文三路",
+        "公交5路几点发车",
+        "文三路和学院路路口",
+        "护照办理需要3个工作日",
+        "{}",
     ],
 )
 def test_traps_are_not_masked(text: str) -> None:
@@ -392,6 +400,10 @@ def test_sender_hash(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PII_HASH_SECRET", "secret-two")
     assert hash_sender_id("13812340001") != first
     assert hash_sender_id(None) is None
+    # conversation ids carry their channel: one user id on two channels is two senders, and a REST client
+    # choosing a hash-like id still gets it hashed
+    assert hash_sender_id("rest:13812340001") != hash_sender_id("web:13812340001")
+    assert hash_sender_id("rest:u_0123456789abcdef").startswith("u_")
 
 
 def test_sender_hash_warns_without_secret(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
