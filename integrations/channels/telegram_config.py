@@ -7,9 +7,10 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from telegram import Bot
+
+from bot.log_redaction import redact_in_logs
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 WEBHOOK_PATH = "/webhooks/telegram/webhook"
@@ -78,26 +79,7 @@ def _number(env: Mapping[str, str], name: str, default: int) -> int:
     return default
 
 
-class TokenRedactor:
-    """Log record factory wrapper: the bot token is part of every Bot API URL (httpx logs each request at INFO),
-    so it is replaced before any handler sees the record."""
-
-    def __init__(self, token: str) -> None:
-        self.token = token
-        self.previous = logging.getLogRecordFactory()
-
-    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = self.previous(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string is the caller's bug; never fail the log call
-            return record
-        if self.token in message:
-            record.msg, record.args = message.replace(self.token, "<bot-token>"), ()
-        return record
-
-
 def redact_token_in_logs(token: str) -> None:
-    factory = logging.getLogRecordFactory()
-    if token and not (isinstance(factory, TokenRedactor) and factory.token == token):
-        logging.setLogRecordFactory(TokenRedactor(token))
+    """The bot token is part of every Bot API URL (httpx logs each request at INFO): it never reaches a handler."""
+    if token:
+        redact_in_logs(f"telegram:{token}", lambda text: text.replace(token, "<bot-token>"))
