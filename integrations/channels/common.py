@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Awaitable, Callable
@@ -55,6 +56,28 @@ def clean_text(text: str) -> str:
     """A user's text without control characters (\r\n and \r become \n) and without lone surrogates."""
     text = _SURROGATE.sub("\ufffd", text)
     return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+class BadRequest(Exception):
+    """A request a channel refuses: `message` (Chinese) is the answer's text, `status` its HTTP status."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def json_object(body: bytes, max_bytes: int, *, bad_json: str, too_large: str) -> dict[str, Any]:
+    """The request body as a JSON object, or BadRequest: too large (413, checked before parsing) or not an object."""
+    if len(body) > max_bytes:
+        raise BadRequest(too_large, 413)
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest(bad_json) from exc
+    if not isinstance(data, dict):
+        raise BadRequest(bad_json)
+    return data
 
 
 def too_long(text: str) -> bool:

@@ -34,11 +34,13 @@ from bot.settings import is_production
 from integrations.channels.common import (
     SLOW_DOWN_TEXT,
     TOO_LONG_TEXT,
+    BadRequest,
     OnNewMessage,
     RateLimit,
     allow_message,
     clean_text,
     collect_turn,
+    json_object,
     remember_buttons,
     too_long,
     trusted_text,
@@ -66,13 +68,6 @@ ERROR_TURN_FAILED = "抱歉，系统暂时繁忙，请稍后重试。"
 _dumps = partial(json.dumps, ensure_ascii=False)
 
 
-class BadRequest(Exception):
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
 @dataclass(frozen=True)
 class RestSettings:
     enabled: bool
@@ -93,14 +88,7 @@ def error(message: str, status: int) -> HTTPResponse:
 
 def parse_request(body: bytes) -> tuple[str, str]:
     """(client sender id, message text) from the body; BadRequest with a Chinese message otherwise."""
-    if len(body) > MAX_BODY_BYTES:
-        raise BadRequest(ERROR_TOO_LARGE, 413)
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(ERROR_BAD_JSON) from exc
-    if not isinstance(data, dict):
-        raise BadRequest(ERROR_BAD_JSON)
+    data = json_object(body, MAX_BODY_BYTES, bad_json=ERROR_BAD_JSON, too_large=ERROR_TOO_LARGE)
     sender, message = data.get("sender"), data.get("message")
     if not isinstance(sender, str) or not SENDER.fullmatch(sender):
         raise BadRequest(ERROR_SENDER)

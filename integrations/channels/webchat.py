@@ -29,10 +29,12 @@ from bot.masking import hash_sender_id
 from integrations.channels.common import (
     SLOW_DOWN_TEXT,
     TOO_LONG_TEXT,
+    BadRequest,
     RateLimit,
     allow_message,
     clean_text,
     collect_turn,
+    json_object,
     remember_buttons,
     too_long,
     trusted_text,
@@ -78,13 +80,6 @@ ERROR_NOT_FOUND = "页面不存在，请访问聊天首页。"
 _dumps = partial(json.dumps, ensure_ascii=False)
 
 
-class BadRequest(Exception):
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
 @dataclass(frozen=True)
 class ChatRequest:
     sender: str
@@ -97,14 +92,7 @@ def error(message: str, status: int = 400) -> HTTPResponse:
 
 def parse_request(body: bytes) -> ChatRequest:
     """Validate the endpoint's JSON body; every problem becomes a BadRequest with a Chinese message."""
-    if len(body) > MAX_BODY_BYTES:
-        raise BadRequest(ERROR_TOO_LARGE, 413)
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(ERROR_BAD_JSON) from exc
-    if not isinstance(data, dict):
-        raise BadRequest(ERROR_BAD_JSON)
+    data = json_object(body, MAX_BODY_BYTES, bad_json=ERROR_BAD_JSON, too_large=ERROR_TOO_LARGE)
     sender = data.get("sender")
     if not isinstance(sender, str) or not SENDER_PATTERN.fullmatch(sender):
         raise BadRequest(ERROR_SENDER)
