@@ -4,7 +4,7 @@ It answers the methods the channel uses (getMe, sendMessage, answerCallbackQuery
 deleteWebhook, getWebhookInfo, getUpdates) the way api.telegram.org does ({"ok": true, "result": ...}, the
 same error shapes), enforces the limits that matter (4096-character texts, 64-byte callback_data, non-empty
 text) and records every call. It runs in a thread of the test process; the Rasa server under test reaches it
-through TELEGRAM_API_BASE_URL. `serve_channel` runs the channel's blueprint in a Sanic server on the test's loop.
+through TELEGRAM_API_BASE_URL.
 """
 
 from __future__ import annotations
@@ -13,18 +13,11 @@ import itertools
 import json
 import threading
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
-
-from sanic import Sanic
-
-from integrations.channels.common import OnNewMessage
-from tests.e2e.stack import free_port
 
 BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "政务服务助手", "username": "GovServiceTestBot",
             "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
@@ -193,26 +186,6 @@ def _reply(request: BaseHTTPRequestHandler, status: int, body: dict) -> None:
 
 
 _running: dict[int, FakeTelegram] = {}
-
-
-@asynccontextmanager
-async def serve_channel(channel: Any, on_new_message: OnNewMessage) -> AsyncIterator[str]:
-    """Run the channel's blueprint (listeners included) in a Sanic server on this loop; yields its base URL."""
-    Sanic.test_mode = True  # lets Sanic start several apps in one process (it keeps its pristine handlers)
-    app = Sanic(f"telegram_test_{uuid.uuid4().hex[:8]}")
-    app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/telegram")
-    port = free_port()
-    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    try:
-        yield f"http://127.0.0.1:{port}/webhooks/telegram"
-    finally:
-        await server.before_stop()
-        server.close()
-        await server.wait_closed()
-        await server.after_stop()
 
 
 def fake_telegram_for(base_url: str, token: str) -> FakeTelegram:

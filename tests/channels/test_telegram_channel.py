@@ -23,7 +23,8 @@ from integrations.channels.telegram_config import TelegramConfig
 from integrations.channels.telegram_handler import ERROR_TEXT
 from integrations.channels.telegram_render import TEXT_LIMIT, utf16_len
 from tests.channels.conftest import CHANNEL_REDIS_URL
-from tests.channels.fake_telegram import FakeTelegram, fake_telegram_for, serve_channel, text_update
+from tests.channels.fake_telegram import FakeTelegram, fake_telegram_for, text_update
+from tests.sanic_server import serve_channel
 
 LONG_REPLY = "\n".join(f"{i}. 杭州数字经济人才专场招聘会｜2026-12-01｜线上｜报名中，已报{i}/500人" for i in range(200))
 

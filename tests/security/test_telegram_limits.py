@@ -15,8 +15,9 @@ from integrations.channels.common import MAX_MESSAGE_CHARS, TOO_LONG_TEXT
 from integrations.channels.state import RedisChannelState
 from integrations.channels.telegram_bot import SECRET_HEADER, TelegramInput
 from integrations.channels.telegram_config import TelegramConfig
-from tests.channels.fake_telegram import FakeTelegram, next_update_id, serve_channel, text_update
+from tests.channels.fake_telegram import FakeTelegram, next_update_id, text_update
 from tests.e2e.stack import free_port
+from tests.sanic_server import serve_channel
 
 pytestmark = pytest.mark.redis
 

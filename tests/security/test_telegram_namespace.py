@@ -22,8 +22,9 @@ from integrations.channels.senders import sender_id
 from integrations.channels.state import RedisChannelState
 from integrations.channels.telegram_bot import SECRET_HEADER, TelegramInput
 from integrations.channels.telegram_config import TelegramConfig
-from tests.channels.fake_telegram import FakeTelegram, callback_update, serve_channel, text_update
+from tests.channels.fake_telegram import FakeTelegram, callback_update, text_update
 from tests.e2e.stack import free_port
+from tests.sanic_server import serve_channel
 
 pytestmark = pytest.mark.redis
 

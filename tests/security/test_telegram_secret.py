@@ -10,7 +10,8 @@ from rasa.core.channels.channel import UserMessage
 
 from integrations.channels.telegram_bot import SECRET_HEADER, TelegramInput
 from integrations.channels.telegram_config import TelegramConfig
-from tests.channels.fake_telegram import serve_channel, text_update
+from tests.channels.fake_telegram import text_update
+from tests.sanic_server import serve_channel
 
 TOKEN = "987654321:SECURITY-telegram-token"
 
