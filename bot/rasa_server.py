@@ -16,6 +16,7 @@ on every turn; both fixes keep Rasa's behaviour:
 
 from __future__ import annotations
 
+import gc
 import sys
 from functools import cache, wraps
 from typing import Any
@@ -81,6 +82,15 @@ def apply_fixes() -> None:
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]
 
 
+async def freeze_loaded_objects(_app: Any, _loop: Any) -> None:
+    """after_server_start: the model, spaCy and TensorFlow are loaded (before_server_start). A full garbage
+    collection walks every tracked object; on this heap it stalls the event loop for about a second, and a client
+    sending many requests makes collections frequent. What is loaded now lives as long as the process: moved to
+    the permanent generation (gc.freeze), it is no longer walked."""
+    gc.collect()
+    gc.freeze()
+
+
 def guard_api(token: str) -> None:
     """Make every app Rasa builds from now on answer only the webhooks without `token` (see bot/api_guard.py)."""
     check_rasa_version()
@@ -92,6 +102,7 @@ def guard_api(token: str) -> None:
     def configure_app(*args: Any, **kwargs: Any) -> Any:
         app = original(*args, **kwargs)
         api_guard.install(app, token)
+        app.register_listener(freeze_loaded_objects, "after_server_start")
         return app
 
     configure_app.guarded = True  # type: ignore[attr-defined]

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from sanic.exceptions import PayloadTooLarge
+from sanic.request import Request
 
 from integrations.channels.state import ChannelState
 
@@ -78,6 +80,23 @@ def json_object(body: bytes, max_bytes: int, *, bad_json: str, too_large: str) -
     if not isinstance(data, dict):
         raise BadRequest(bad_json)
     return data
+
+
+def limit_body(request: Request, max_bytes: int) -> None:
+    """For a route declared with `stream=True`, first thing in the handler: Sanic then reads no body by itself
+    (it would buffer up to its own limit before any check), and this limit also bounds what it discards after a
+    refusal. A body announced or found larger is refused without being read."""
+    if request.stream is not None:
+        request.stream.request_max_size = max_bytes
+
+
+async def read_body(request: Request) -> bytes | None:
+    """The body of a streamed request; None when it is larger than the limit set with `limit_body`."""
+    try:
+        await request.receive_body()
+    except PayloadTooLarge:
+        return None
+    return request.body
 
 
 def too_long(text: str) -> bool:

@@ -41,6 +41,8 @@ from integrations.channels.common import (
     clean_text,
     collect_turn,
     json_object,
+    limit_body,
+    read_body,
     remember_buttons,
     too_long,
     trusted_text,
@@ -52,15 +54,16 @@ from integrations.channels.state import ChannelState, channel_state
 logger = logging.getLogger(__name__)
 
 CHANNEL = "rest"
-# Room for a message far over the length cap (100,000 characters, \u-escaped), so it gets the polite refusal.
-MAX_BODY_BYTES = 1024 * 1024
+# Room for a message at the length cap written as JSON escapes (up to 12 bytes a character for emoji): a larger
+# body cannot hold an acceptable message, and is refused as it is announced, without being read.
+MAX_BODY_BYTES = 32 * 1024
 # Characters Rasa's HTTP API carries in a path as they are, so the console can address the conversation.
 SENDER = re.compile(r"[A-Za-z0-9._:@-]{1,128}")
 
 ERROR_DISABLED = "REST 渠道在生产环境中未开启（需设置 REST_CHANNEL_ENABLED 和 REST_CHANNEL_TOKEN）。"
 ERROR_TOKEN = "REST 渠道需要访问令牌：请在请求头中提供 Authorization: Bearer <REST_CHANNEL_TOKEN>。"
 ERROR_BAD_JSON = "请求格式不正确：请发送 JSON 对象，例如 {\"sender\": \"user-1\", \"message\": \"你好\"}。"
-ERROR_TOO_LARGE = "请求内容过大，请精简后重新发送。"
+ERROR_TOO_LARGE = TOO_LONG_TEXT  # only an over-long message makes a body this large
 ERROR_SENDER = "请提供会话标识 sender（1 至 128 个字符，可用字母、数字和 . _ : @ -）。"
 ERROR_MESSAGE = "请提供文字消息 message。"
 ERROR_TURN_FAILED = "抱歉，系统暂时繁忙，请稍后重试。"
@@ -157,13 +160,17 @@ class RestInput(InputChannel):
         async def health(request: Request) -> HTTPResponse:
             return self.refusal(request) or response.json({"status": "ok"})
 
-        @rest.route("/webhook", methods=["POST"])
+        @rest.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
+            limit_body(request, MAX_BODY_BYTES)
             refused = self.refusal(request)
             if refused:
                 return refused
+            body = await read_body(request)
+            if body is None:
+                return error(ERROR_TOO_LARGE, 413)
             try:
-                client_sender, text = parse_request(request.body)
+                client_sender, text = parse_request(body)
             except BadRequest as bad:
                 return error(bad.message, bad.status)
             try:

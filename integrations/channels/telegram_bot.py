@@ -16,13 +16,12 @@ from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel
 from sanic import Blueprint, response
-from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import Bot
 from telegram.error import Conflict, TelegramError
 
-from integrations.channels.common import OnNewMessage, RateLimit
+from integrations.channels.common import OnNewMessage, RateLimit, limit_body, read_body
 from integrations.channels.output import UnavailableOutputChannel
 from integrations.channels.state import ChannelState, channel_state
 from integrations.channels.telegram_config import TelegramConfig, redact_token_in_logs
@@ -171,18 +170,15 @@ class TelegramInput(InputChannel):
 
         @bp.route("/webhook", methods=["POST"], stream=True)
         async def webhook(request: Request) -> HTTPResponse:
-            _limit_body(request)  # first: it also bounds what Sanic reads and discards after a refusal
+            limit_body(request, MAX_UPDATE_BYTES)
             if self.problem:
                 return _unavailable(self.problem)
             if self.config.mode != "webhook":
                 return _unavailable("TELEGRAM_MODE=polling: updates are fetched with getUpdates, not received here")
             if not self._secret_matches(request.headers.get(SECRET_HEADER)):
                 return response.json({"ok": False, "error": "forbidden"}, status=403)
-            try:
-                await request.receive_body()
-            except PayloadTooLarge:
-                return _too_large()
-            return _accept(request.body, runtime)
+            body = await read_body(request)
+            return _too_large() if body is None else _accept(body, runtime)
 
         return bp
 
@@ -211,12 +207,6 @@ def _register_listeners(bp: Blueprint, runtime: TelegramRuntime) -> None:
 
 def _unavailable(reason: str) -> HTTPResponse:
     return response.json({"ok": False, "error": f"Telegram channel not configured: {reason}"}, status=503)
-
-
-def _limit_body(request: Request) -> None:
-    # Sanic lifts its own limit (100 MB) for streamed routes; a real update is a few KB.
-    if request.stream is not None:
-        request.stream.request_max_size = MAX_UPDATE_BYTES
 
 
 def _too_large() -> HTTPResponse:

@@ -35,6 +35,8 @@ from integrations.channels.common import (
     clean_text,
     collect_turn,
     json_object,
+    limit_body,
+    read_body,
     remember_buttons,
     too_long,
     trusted_text,
@@ -69,11 +71,10 @@ CONTENT_TYPES = {
 }
 
 ERROR_BAD_JSON = "请求格式不正确，请刷新页面后重试。"
-ERROR_TOO_LARGE = "请求内容过大，请精简后重新发送。"
 ERROR_SENDER = "会话标识无效，请刷新页面或点击“新对话”后重试。"
 ERROR_NO_MESSAGE = "请输入您要咨询的内容后再发送。"
 ERROR_NOT_TEXT = "消息内容必须是文字，请重新输入。"
-ERROR_TOO_LONG = TOO_LONG_TEXT
+ERROR_TOO_LONG = TOO_LONG_TEXT  # also for a body over MAX_BODY_BYTES: only an over-long message makes one
 ERROR_TURN_FAILED = "抱歉，系统暂时繁忙，请稍后重试。"
 ERROR_NOT_FOUND = "页面不存在，请访问聊天首页。"
 
@@ -92,7 +93,7 @@ def error(message: str, status: int = 400) -> HTTPResponse:
 
 def parse_request(body: bytes) -> ChatRequest:
     """Validate the endpoint's JSON body; every problem becomes a BadRequest with a Chinese message."""
-    data = json_object(body, MAX_BODY_BYTES, bad_json=ERROR_BAD_JSON, too_large=ERROR_TOO_LARGE)
+    data = json_object(body, MAX_BODY_BYTES, bad_json=ERROR_BAD_JSON, too_large=ERROR_TOO_LONG)
     sender = data.get("sender")
     if not isinstance(sender, str) or not SENDER_PATTERN.fullmatch(sender):
         raise BadRequest(ERROR_SENDER)
@@ -200,10 +201,14 @@ class WebChatInput(InputChannel):
         async def static(request: Request, name: str) -> HTTPResponse:
             return self.serve_file(name)
 
-        @webchat.route("/webhook", methods=["POST"])
+        @webchat.route("/webhook", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
+            limit_body(request, MAX_BODY_BYTES)
+            body = await read_body(request)
+            if body is None:
+                return error(ERROR_TOO_LONG, 413)
             try:
-                chat = parse_request(request.body)
+                chat = parse_request(body)
             except BadRequest as bad:
                 return error(bad.message, bad.status)
             return await self.answer(on_new_message, chat)

@@ -125,10 +125,10 @@ def test_rasa_and_the_action_server_listen_on_loopback_only(stack: Stack) -> Non
             assert client.connect_ex((address, port)) != 0, f"port {port} answers on {address}"
 
 
-async def _turn(client: httpx.AsyncClient, sender: str, text: str) -> tuple[float, list[dict]]:
+async def _turn(client: httpx.AsyncClient, sender: str, text: str) -> tuple[float, httpx.Response]:
     started = time.perf_counter()
     answer = await client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
-    return time.perf_counter() - started, answer.json()
+    return time.perf_counter() - started, answer
 
 
 async def test_a_huge_message_is_refused_quickly_and_stalls_nobody(stack: Stack) -> None:
@@ -139,9 +139,8 @@ async def test_a_huge_message_is_refused_quickly_and_stalls_nobody(stack: Stack)
         waited, answer = await _turn(client, "citizen", "你好")
         refused = await asyncio.gather(*attacks)
     idle_slowest = max(idle)
-    assert answer and "text" in answer[0]
-    assert all(reply == [{"recipient_id": f"attacker-{i}", "text": TOO_LONG_TEXT}] for i, (_, reply) in
-               enumerate(refused))
+    assert answer.status_code == 200 and "text" in answer.json()[0]
+    assert all(reply.status_code == 413 and reply.json() == {"error": TOO_LONG_TEXT} for _, reply in refused)
     assert max(seconds for seconds, _ in refused) < 2.0
     # The target is 2x the idle p95 (measured by bench/security.py); here with room for a busy CI machine.
     assert waited < 3 * idle_slowest + 0.5, (waited, statistics.median(idle), idle_slowest)

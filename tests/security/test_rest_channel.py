@@ -63,9 +63,11 @@ async def test_a_typed_payload_is_read_as_words_unless_it_was_a_button_shown() -
 async def test_an_over_long_message_is_refused_politely_before_rasa() -> None:
     rasa = RecordingRasa()
     async with serve_channel(rest_channel(), rasa) as url:
-        answer = await post(url, {"sender": "u1", "message": "长" * 100_000})
+        huge = await post(url, {"sender": "u1", "message": "长" * 100_000})  # refused as announced, never read
+        over = await post(url, {"sender": "u1", "message": "长" * (MAX_MESSAGE_CHARS + 1)})
         just_fits = await post(url, {"sender": "u1", "message": "长" * MAX_MESSAGE_CHARS})
-    assert answer.status_code == 200 and answer.json() == [{"recipient_id": "u1", "text": TOO_LONG_TEXT}]
+    assert huge.status_code == 413 and huge.json() == {"error": TOO_LONG_TEXT}
+    assert over.status_code == 200 and over.json() == [{"recipient_id": "u1", "text": TOO_LONG_TEXT}]
     assert just_fits.status_code == 200
     assert [len(m.text) for m in rasa.messages] == [MAX_MESSAGE_CHARS]
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel
 from sanic import Blueprint, response
-from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from wechatpy.messages import BaseMessage
@@ -29,6 +28,8 @@ from integrations.channels.common import (
     RateLimit,
     allow_message,
     collect_turn,
+    limit_body,
+    read_body,
     without_payload_marks,
 )
 from integrations.channels.output import UnavailableOutputChannel
@@ -133,7 +134,7 @@ class WeChatInput(InputChannel):
         # Streamed: the body is read by the handler, up to WECHAT_MAX_BODY_BYTES, not buffered by Sanic (100 MB).
         @webhook.route("/", methods=["POST"], stream=True)
         async def receive(request: Request) -> HTTPResponse:
-            _limit_body(request, self.config.max_body_bytes)  # first: it also bounds what Sanic discards later
+            limit_body(request, self.config.max_body_bytes)
             if not self.config.configured:
                 return self._not_configured()
             return await self._receive(request, on_new_message)
@@ -144,7 +145,9 @@ class WeChatInput(InputChannel):
         received_at = time.monotonic()
         query = _query(request)
         try:
-            body = await _read_body(request)
+            body = await read_body(request)
+            if body is None:
+                raise Rejected(413, "body too large")
             verify_request(self.config, query)
             refuse_plaintext(self.config, query)
             envelope = open_envelope(self.config, query, check_body(body, self.config.max_body_bytes))
@@ -211,17 +214,3 @@ def _query(request: Request) -> dict[str, str]:
     return {key: str(request.args.get(key, "")) for key in request.args}
 
 
-def _limit_body(request: Request, limit: int) -> None:
-    """Sanic lifts its own limit (100 MB) for a streamed route: this one applies to reading the body and to what
-    Sanic reads and discards after a refusal."""
-    if request.stream is not None:
-        request.stream.request_max_size = limit
-
-
-async def _read_body(request: Request) -> bytes:
-    """The body of the streamed request; 413 as soon as it is announced or found larger than the limit."""
-    try:
-        await request.receive_body()
-    except PayloadTooLarge as error:
-        raise Rejected(413, "body too large") from error
-    return request.body
