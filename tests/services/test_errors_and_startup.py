@@ -81,7 +81,7 @@ def test_oversized_bodies_are_refused_before_parsing(make_client):
     assert error["code"] == "request_too_large" and "您" in error["message"] and error["details"]["max_bytes"] == 1024
 
     def chunks():  # no Content-Length: the body is counted as it arrives
-        yield b'{"name": "\u9648\u6653", "padding": "'
+        yield rb'{"name": "\u9648\u6653", "padding": "'
         for _ in range(8):
             yield b"x" * 512
         yield b'"}'
