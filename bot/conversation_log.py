@@ -49,10 +49,12 @@ from bot.masking import (
     personal_values,
     withheld_event,
 )
+from bot.rasa_compat import check_rasa_version
 from bot.sealing import seal
 from bot.sqlite import create_engine
 
 logger = logging.getLogger(__name__)
+check_rasa_version()  # subclasses of Rasa internals (bot/rasa_compat.py)
 
 DEFAULT_DATABASE_URL = "sqlite:///var/conversation_log.db"
 BATCH_SIZE = 200

@@ -21,7 +21,6 @@ import sys
 from functools import cache, wraps
 from typing import Any
 
-import rasa
 import rasa.core.run
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
@@ -31,9 +30,8 @@ from rasa.shared.core.events import Event
 from rasa.shared.utils.common import all_subclasses
 
 from bot import api_guard
+from bot.rasa_compat import UntestedRasaVersion, check_rasa_version
 from bot.secret_store import RASA_API_TOKEN, shared_secret
-
-TESTED_RASA_VERSION = "3.6.21"
 
 
 @cache
@@ -66,14 +64,6 @@ def _resolve_by_type(type_name: str, default: type[Event] | None = None) -> type
         _event_classes.update({c.type_name: c for c in reversed(all_subclasses(Event))})
     found = _event_classes.get(type_name)
     return found if found is not None else _original_resolve_by_type(type_name, default)
-
-
-def check_rasa_version() -> None:
-    if rasa.__version__ != TESTED_RASA_VERSION:
-        raise SystemExit(
-            f"bot/rasa_server.py was written for Rasa {TESTED_RASA_VERSION}, found {rasa.__version__}: "
-            "check the API guard and the performance fixes against the new version before starting."
-        )
 
 
 def apply_fixes() -> None:
@@ -110,7 +100,10 @@ def guard_api(token: str) -> None:
 
 
 def main() -> None:
-    apply_fixes()
+    try:
+        apply_fixes()
+    except UntestedRasaVersion as error:
+        raise SystemExit(str(error)) from error
     guard_api(shared_secret(RASA_API_TOKEN))
     from rasa.__main__ import main as rasa_main
 

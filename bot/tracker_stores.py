@@ -39,10 +39,12 @@ from rasa.shared.core.trackers import DialogueStateTracker, get_trackers_for_con
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import sessionmaker
 
+from bot.rasa_compat import check_rasa_version
 from bot.settings import Settings
 from bot.sqlite import create_engine
 
 logger = logging.getLogger(__name__)
+check_rasa_version()  # subclasses of Rasa internals (bot/rasa_compat.py)
 
 SWEEP_INTERVAL_SECONDS = 3600
 TRACKER_DB_NAME = "tracker.db"
