@@ -1,0 +1,64 @@
+"""Names and labels that several parts of the product share: written once here.
+
+The actions record each service call's outcome in the slot TRANSACTION_RESULT_SLOT and the console counts them;
+the console and the assistant show intents, services, forms and channels to people by these Chinese labels.
+"""
+
+from __future__ import annotations
+
+TRANSACTION_RESULT_SLOT = "transaction_result"
+RESULT_STATUSES = ("completed", "rejected", "error")
+STATUS_LABELS = {"completed": "成功", "rejected": "未通过", "error": "服务异常"}
+
+CHANNEL_LABELS = {"rest": "REST 接口", "webchat": "网页聊天", "wechat": "微信公众号", "telegram": "Telegram"}
+
+# The `service` of a transaction_result.
+SERVICE_LABELS = {
+    "rent_subsidy": "租房补贴申请",
+    "rent_subsidy_status": "租房补贴进度查询",
+    "rent_subsidy_policy": "租房补贴政策",
+    "entry_control": "入境政策查询",
+    "port_status": "口岸通关查询",
+    "campus_search": "招聘信息查询",
+    "job_fair_registration": "招聘会报名",
+    "identity": "身份核验",
+}
+
+INTENT_LABELS = {
+    "greet": "问候",
+    "goodbye": "告别",
+    "thank": "致谢",
+    "affirm": "肯定",
+    "deny": "否定",
+    "help": "咨询服务范围",
+    "bot_challenge": "询问是否机器人",
+    "request_human": "转人工",
+    "cancel": "取消办理",
+    "out_of_scope": "超出服务范围",
+    "inform": "提供信息",
+    "show_more": "查看更多",
+    "nlu_fallback": "未能理解",
+    "rent_subsidy_apply": "申请租房补贴",
+    "rent_subsidy_status": "查询租房补贴进度",
+    "rent_subsidy_policy": "租房补贴政策",
+    "entry_control_query": "入境政策查询",
+    "port_status_query": "口岸通关查询",
+    "job_fair_search": "查询招聘会",
+    "job_search": "查询岗位",
+    "job_fair_register": "报名招聘会",
+    "job_fair_registrations": "查询报名记录",
+}
+
+FORM_LABELS = {
+    "rent_subsidy_form": "租房补贴申请",
+    "rent_status_form": "租房补贴进度查询",
+    "entry_control_form": "入境政策查询",
+    "port_status_form": "口岸通关状态查询",
+    "job_fair_registration_form": "招聘会报名",
+    "job_registrations_form": "报名记录查询",
+}
+
+
+def label(labels: dict[str, str], name: str) -> str:
+    """The Chinese label of `name`, or the name itself when it has none yet."""
+    return labels.get(name, name)
