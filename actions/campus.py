@@ -26,6 +26,8 @@ from actions.validators import (
     validate_graduation_year,
     validate_school,
 )
+from actions.wording import Wording
+from bot.clock import china_today
 from integrations.services import ServiceRejected, ServiceUnavailable, idempotency_key
 from integrations.services.campus import JobFair, Page, Position, Registration
 
@@ -34,7 +36,12 @@ FAILED = "failed"
 ONLINE = re.compile(r"线上|网上|网络|空中|云|online|在线", re.IGNORECASE)
 CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 DEGREES = {"专科": ("专科", "大专", "高职"), "本科": ("本科", "学士"), "硕士": ("硕士", "研究生"), "博士": ("博士",)}
-STATUS_TEXT = {"open": "报名中", "full": "名额已满", "past": "已结束"}
+# How a fair's status reads in a list (a part of the domain each); an unknown status is shown as it comes.
+STATUS_PARTS = {
+    "open": "utter_job_fair_status_open",
+    "full": "utter_job_fair_status_full",
+    "past": "utter_job_fair_status_past",
+}
 
 
 # -- understanding the request -------------------------------------------------------------
@@ -42,7 +49,7 @@ STATUS_TEXT = {"open": "报名中", "full": "名额已满", "past": "已结束"}
 
 def date_range(text: str, today: date | None = None) -> tuple[date | None, date | None]:
     """Dates people say when looking for fairs: 今天, 明天, 本周, 下周, 周末, 本月, 下个月, 12月."""
-    today = today or date.today()
+    today = today or china_today()
     monday = today - timedelta(days=today.weekday())
     if "今天" in text:
         return today, today
@@ -86,59 +93,92 @@ def validate_degree(text: str) -> Result:
     for degree, words in DEGREES.items():
         if any(w in text for w in words):
             return Valid(degree)
-    return Invalid("请从专科、本科、硕士、博士中选择您的学历")
+    return Invalid("utter_invalid_degree")
 
 
 def validate_major(text: str) -> Result:
     value = re.sub(r"^(我是|我学的是|我学|专业是|读的是)|专业$", "", text.strip(" 。，,"))
     if not value or len(value) > 20 or re.search(r"\d", value):
-        return Invalid("请填写您所学的专业名称")
+        return Invalid("utter_invalid_major")
     return Valid(value)
 
 
 def validate_fair_id(text: str) -> Result:
     value = text.strip().upper()
-    return Valid(value) if re.fullmatch(r"JF\d{4}", value) else Invalid("没有找到您说的这场招聘会")
+    return Valid(value) if re.fullmatch(r"JF\d{4}", value) else Invalid("utter_invalid_job_fair_id")
 
 
 # -- showing lists ------------------------------------------------------------------------
 
 
-def fair_line(index: int, fair: JobFair) -> str:
-    where = "线上" if fair.online else fair.city
-    when = fair.start_date if fair.start_date == fair.end_date else f"{fair.start_date}至{fair.end_date}"
-    seats = f"，已报{fair.registered}/{fair.capacity}人" if fair.status == "open" else ""
-    status = STATUS_TEXT.get(fair.status, fair.status)
-    return f"{index}. {fair.title}\n   {when}｜{where}｜{fair.venue}｜{status}{seats}"
-
-
-def position_line(index: int, position: Position) -> str:
-    return (
-        f"{index}. {position.title}｜{position.company}\n"
-        f"   {position.city}｜{position.degree}及以上｜{position.salary}｜招{position.headcount}人"
+def fair_line(number: int, fair: JobFair, words: Wording) -> str:
+    if fair.start_date == fair.end_date:
+        when = fair.start_date
+    else:
+        when = words.part("utter_job_fair_dates", start_date=fair.start_date, end_date=fair.end_date)
+    status = STATUS_PARTS.get(fair.status)
+    seats = words.part("utter_job_fair_seats", registered=fair.registered, capacity=fair.capacity)
+    return words.part(
+        "utter_job_fair_line",
+        number=number,
+        title=fair.title,
+        when=when,
+        where=words.part("utter_job_fair_online") if fair.online else fair.city,
+        venue=fair.venue,
+        status=words.part(status) if status else fair.status,
+        seats=seats if fair.status == "open" else "",  # how full only while one can still register
     )
 
 
-def list_message(kind: str, page: Page) -> tuple[str, list[dict]]:
+def position_line(number: int, position: Position, words: Wording) -> str:
+    return words.part(
+        "utter_position_line",
+        number=number,
+        title=position.title,
+        company=position.company,
+        city=position.city,
+        degree=position.degree,
+        salary=position.salary,
+        headcount=position.headcount,
+    )
+
+
+def more_button(page: Page, words: Wording) -> list[dict]:
+    return [{"title": words.part("utter_show_more_button"), "payload": "/show_more"}] if page.has_more else []
+
+
+def tell_fairs(page: Page, words: Wording, dispatcher: CollectingDispatcher) -> None:
     first = (page.page - 1) * page.page_size + 1
-    if kind == "fairs":
-        lines = [fair_line(first + i, f) for i, f in enumerate(page.items)]
-        buttons = [
-            {"title": f"报名第{first + i}场", "payload": f'/job_fair_register{{"job_fair_id":"{f.fair_id}"}}'}
-            for i, f in enumerate(page.items)
-            if f.status == "open"
-        ]
-        head = f"为您找到{page.total}场招聘会（第{first}-{first + len(page.items) - 1}场）：\n"
-        tail = "\n回复“报名第N场”即可报名。"
-    else:
-        lines = [position_line(first + i, p) for i, p in enumerate(page.items)]
-        buttons = []
-        head = f"为您找到{page.total}个岗位（第{first}-{first + len(page.items) - 1}个）：\n"
-        tail = ""
-    if page.has_more:
-        buttons.append({"title": "查看更多", "payload": "/show_more"})
-        tail += "\n回复“更多”查看下一页。"
-    return head + "\n".join(lines) + tail, buttons
+    lines = [fair_line(first + i, f, words) for i, f in enumerate(page.items)]
+    buttons = [
+        {
+            "title": words.part("utter_job_fair_register_button", number=first + i),
+            "payload": f'/job_fair_register{{"job_fair_id":"{f.fair_id}"}}',
+        }
+        for i, f in enumerate(page.items)
+        if f.status == "open"
+    ]
+    dispatcher.utter_message(
+        response="utter_job_fairs_found_more" if page.has_more else "utter_job_fairs_found",
+        total=page.total,
+        first=first,
+        last=first + len(page.items) - 1,
+        fairs="\n".join(lines),
+        buttons=buttons + more_button(page, words),
+    )
+
+
+def tell_positions(page: Page, words: Wording, dispatcher: CollectingDispatcher) -> None:
+    first = (page.page - 1) * page.page_size + 1
+    lines = [position_line(first + i, p, words) for i, p in enumerate(page.items)]
+    dispatcher.utter_message(
+        response="utter_positions_found_more" if page.has_more else "utter_positions_found",
+        total=page.total,
+        first=first,
+        last=first + len(page.items) - 1,
+        positions="\n".join(lines),
+        buttons=more_button(page, words),
+    )
 
 
 async def fetch_page(kind: str, query: dict[str, Any], page: int) -> Page:
@@ -148,26 +188,23 @@ async def fetch_page(kind: str, query: dict[str, Any], page: int) -> Page:
 
 
 async def show_page(
-    kind: str, query: dict[str, Any], page_no: int, dispatcher: CollectingDispatcher
+    kind: str, query: dict[str, Any], page_no: int, words: Wording, dispatcher: CollectingDispatcher
 ) -> list[EventType]:
     try:
         page = await fetch_page(kind, query, page_no)
     except ServiceUnavailable as error:
-        services.tell_unavailable(dispatcher, error)
+        services.tell_unavailable(dispatcher, error, "utter_service_unavailable")
         return [services.result_event("campus_search", "error")]
     except ServiceRejected as error:
-        dispatcher.utter_message(text=error.message)
+        services.tell_refused(dispatcher, error)
         return []
     if not page.items:
-        what = "招聘会" if kind == "fairs" else "岗位"
-        again = "/job_fair_search" if kind == "fairs" else "/job_search"
-        dispatcher.utter_message(
-            text=f"暂未找到符合条件的{what}。您可以换个城市、行业或专业试试。",
-            buttons=[{"title": f"查看全部{what}", "payload": again}],
-        )
+        dispatcher.utter_message(response="utter_job_fairs_none" if kind == "fairs" else "utter_positions_none")
         return [SlotSet("result_list", None)]
-    text, buttons = list_message(kind, page)
-    dispatcher.utter_message(text=text, buttons=buttons)
+    if kind == "fairs":
+        tell_fairs(page, words, dispatcher)
+    else:
+        tell_positions(page, words, dispatcher)
     items = [{"id": getattr(i, "fair_id", None) or i.position_id, "title": i.title} for i in page.items]
     first = (page.page - 1) * page.page_size
     return [SlotSet("result_list", {"kind": kind, "query": query, "page": page.page, "total": page.total,
@@ -195,7 +232,8 @@ class ActionSearchJobFairs(Action):
             "date_from": start.isoformat() if start else None,
             "date_to": end.isoformat() if end else None,
         }
-        return await show_page("fairs", {k: v for k, v in query.items() if v is not None}, 1, dispatcher)
+        query = {k: v for k, v in query.items() if v is not None}
+        return await show_page("fairs", query, 1, Wording(domain, tracker), dispatcher)
 
 
 class ActionSearchJobs(Action):
@@ -206,7 +244,8 @@ class ActionSearchJobs(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         query = {name: entity(tracker, name) for name in ("city", "industry", "major", "degree")}
-        return await show_page("positions", {k: v for k, v in query.items() if v}, 1, dispatcher)
+        query = {k: v for k, v in query.items() if v}
+        return await show_page("positions", query, 1, Wording(domain, tracker), dispatcher)
 
 
 class ActionShowMore(Action):
@@ -218,12 +257,12 @@ class ActionShowMore(Action):
     ) -> list[EventType]:
         shown = tracker.get_slot("result_list")
         if not shown:
-            dispatcher.utter_message(text="目前没有可以翻页的列表。您可以说“查招聘会”或“查岗位”开始查询。")
+            dispatcher.utter_message(response="utter_no_list_to_page")
             return []
         if shown["first"] + len(shown["items"]) >= shown["total"]:
-            dispatcher.utter_message(text="已经是最后一页了。您可以换个条件重新查询，或回复“报名第N场”报名。")
+            dispatcher.utter_message(response="utter_last_page")
             return []
-        return await show_page(shown["kind"], shown["query"], shown["page"] + 1, dispatcher)
+        return await show_page(shown["kind"], shown["query"], shown["page"] + 1, Wording(domain, tracker), dispatcher)
 
 
 # -- registration -------------------------------------------------------------------------
@@ -232,17 +271,14 @@ class ActionShowMore(Action):
 class ValidateJobFairRegistrationForm(IdentityMixin, GovFormValidationAction):
     level = PHONE
     specs = {
-        "job_fair_id": SlotSpec(
-            validate_fair_id, "请点击列表中的“报名第N场”按钮，或直接回复序号，例如：2", entity="job_fair_id"
-        ),
+        "job_fair_id": SlotSpec(validate_fair_id, "utter_explain_job_fair_id", entity="job_fair_id"),
         **{k: v for k, v in IDENTITY_SPECS.items() if k != "id_number"},
-        "school": SlotSpec(validate_school, "请填写学校全称，例如：浙江大学", free_text=True),
-        "reg_major": SlotSpec(validate_major, "请填写专业名称，例如：计算机科学与技术", entity="major",
-                              free_text=True),
-        "reg_degree": SlotSpec(validate_degree, "请回复专科、本科、硕士或博士", entity="degree"),
-        "graduation_year": SlotSpec(validate_graduation_year, "请输入4位数字的毕业年份，例如：2026"),
+        "school": SlotSpec(validate_school, "utter_explain_school", free_text=True),
+        "reg_major": SlotSpec(validate_major, "utter_explain_reg_major", entity="major", free_text=True),
+        "reg_degree": SlotSpec(validate_degree, "utter_explain_reg_degree", entity="degree"),
+        "graduation_year": SlotSpec(validate_graduation_year, "utter_explain_graduation_year"),
         "fair_registration_confirm": SlotSpec(
-            validate_confirmation, "回复“确认”提交报名，回复“取消”放弃报名", intents=YES_NO
+            validate_confirmation, "utter_explain_fair_registration_confirm", intents=YES_NO
         ),
     }
 
@@ -281,23 +317,24 @@ class ValidateJobFairRegistrationForm(IdentityMixin, GovFormValidationAction):
         try:
             fair = await services.campus().get_job_fair(fair_id)
         except ServiceUnavailable as error:
-            services.tell_unavailable(dispatcher, error)
+            services.tell_unavailable(dispatcher, error, "utter_service_unavailable")
             return {"job_fair_id": None, services.RESULT_SLOT: services.result("job_fair_registration", "error")}
         except ServiceRejected as error:
-            dispatcher.utter_message(text=error.message)
+            services.tell_refused(dispatcher, error)
             return {"job_fair_id": None}
         if fair.status != "open":
-            reason = "报名名额已满" if fair.status == "full" else "已经结束"
-            dispatcher.utter_message(text=f"抱歉，“{fair.title}”{reason}，无法报名。请选择其他招聘会。")
+            dispatcher.utter_message(
+                response="utter_job_fair_full" if fair.status == "full" else "utter_job_fair_closed", title=fair.title
+            )
             return {"job_fair_id": None, services.RESULT_SLOT: services.result("job_fair_registration", "rejected")}
-        dispatcher.utter_message(text=f"好的，为您报名“{fair.title}”（{fair.start_date}）。")
+        dispatcher.utter_message(response="utter_job_fair_chosen", title=fair.title, start_date=fair.start_date)
         return {"job_fair_id": fair.fair_id}
 
     async def after_fair_registration_confirm(
         self, value: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Updates:
         if value == DECLINED:
-            dispatcher.utter_message(text="好的，本次报名未提交。如需报名其他招聘会，请随时告诉我。")
+            dispatcher.utter_message(response="utter_job_fair_registration_declined")
             return {"fair_registration_confirm": DECLINED}
         fair_id = tracker.get_slot("job_fair_id")
         key = idempotency_key(tracker.sender_id, f"job_fair:{fair_id}", tracker.get_slot("identity_token") or "")
@@ -314,15 +351,13 @@ class ValidateJobFairRegistrationForm(IdentityMixin, GovFormValidationAction):
                 graduation_year=int(tracker.get_slot("graduation_year")),
             )
         except ServiceUnavailable as error:
-            services.tell_unavailable(
-                dispatcher, error, "报名尚未提交成功，信息已为您保留；稍后回复“确认”即可重新提交，不会重复报名。"
-            )
+            services.tell_unavailable(dispatcher, error, "utter_service_unavailable_registration_kept")
             return {
                 "fair_registration_confirm": None,
                 services.RESULT_SLOT: services.result("job_fair_registration", "error"),
             }
         except ServiceRejected as error:
-            dispatcher.utter_message(text=error.message)
+            services.tell_refused(dispatcher, error)
             return {
                 "fair_registration_confirm": FAILED,
                 services.RESULT_SLOT: services.result("job_fair_registration", "rejected"),
@@ -343,10 +378,10 @@ class ActionAskJobFairId(Action):
     ) -> list[EventType]:
         shown = tracker.get_slot("result_list") or {}
         if shown.get("kind") == "fairs":
-            dispatcher.utter_message(text="请问您要报名上面列表中的哪一场？请点击“报名”按钮或回复序号，例如：2")
+            dispatcher.utter_message(response="utter_job_fair_which_in_list")
             return []
-        dispatcher.utter_message(text="请问您要报名哪一场招聘会？以下是近期可报名的招聘会：")
-        return await show_page("fairs", {}, 1, dispatcher)
+        dispatcher.utter_message(response="utter_job_fair_which")
+        return await show_page("fairs", {}, 1, Wording(domain, tracker), dispatcher)
 
 
 class ActionAskFairRegistrationConfirm(Action):
@@ -356,14 +391,10 @@ class ActionAskFairRegistrationConfirm(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        slot = tracker.get_slot
-        phone = slot("phone") or ""
+        phone = tracker.get_slot("phone") or ""
+        # The other values are the form's slots, which the response names itself; the phone is shown masked.
         dispatcher.utter_message(
-            text="请确认您的报名信息：\n"
-            f"招聘会编号：{slot('job_fair_id')}\n姓名：{slot('person_name')}\n手机：{phone[:3]}****{phone[-4:]}\n"
-            f"学校：{slot('school')}\n专业：{slot('reg_major')}\n学历：{slot('reg_degree')}\n"
-            f"毕业年份：{slot('graduation_year')}\n确认无误请回复“确认”。",
-            buttons=[{"title": "确认报名", "payload": "/affirm"}, {"title": "不报了", "payload": "/deny"}],
+            response="utter_job_fair_registration_confirm", phone_masked=f"{phone[:3]}****{phone[-4:]}"
         )
         return []
 
@@ -378,18 +409,26 @@ class ActionSubmitJobFairRegistration(Action):
         data = tracker.get_slot("fair_registration")
         if tracker.get_slot("fair_registration_confirm") == CONFIRMED and data:
             registration = Registration(**data)
-            again = "" if registration.created else "（您此前已报名该招聘会，以下为原报名信息）"
-            dispatcher.utter_message(text=f"报名成功{again}！\n{registration_text(registration)}\n"
-                                     "请按时参加；如需查看全部报名，请回复“我的报名”。")
+            dispatcher.utter_message(
+                response="utter_job_fair_registered" if registration.created else "utter_job_fair_registered_before",
+                registration=registration_record(registration, Wording(domain, tracker)),
+            )
         # The graduate's school, major and degree stay for the next registration.
         return [SlotSet(s, None) for s in ("job_fair_id", "fair_registration_confirm", "fair_registration")]
 
 
-def registration_text(r: Registration) -> str:
-    where = "线上" if r.online else f"{r.city}·{r.venue}"
-    return (
-        f"报名编号：{r.registration_no}\n招聘会：{r.title}\n"
-        f"时间：{r.start_date}｜地点：{where}\n状态：{r.status_text}"
+def registration_record(r: Registration, words: Wording) -> str:
+    if r.online:
+        where = words.part("utter_job_fair_online")
+    else:
+        where = words.part("utter_job_fair_place", city=r.city, venue=r.venue)
+    return words.part(
+        "utter_job_fair_registration_record",
+        registration_no=r.registration_no,
+        title=r.title,
+        start_date=r.start_date,
+        where=where,
+        status_text=r.status_text,
     )
 
 
@@ -416,17 +455,17 @@ class ActionListJobFairRegistrations(Action):
                 token=tracker.get_slot("identity_token"), chat_user=chat_user(tracker)
             )
         except ServiceUnavailable as error:
-            services.tell_unavailable(dispatcher, error, "您的身份已验证，稍后再问我一次即可。")
+            services.tell_unavailable(dispatcher, error, "utter_service_unavailable_verified")
             return [services.result_event("job_fair_registration", "error")]
         except ServiceRejected as error:
-            dispatcher.utter_message(text=error.message)
+            services.tell_refused(dispatcher, error)
             return []
         if not registrations:
-            dispatcher.utter_message(
-                text="您目前还没有报名任何招聘会。需要我为您查找近期的招聘会吗？",
-                buttons=[{"title": "查找招聘会", "payload": "/job_fair_search"}],
-            )
+            dispatcher.utter_message(response="utter_job_fair_registrations_none")
             return []
-        listing = "\n\n".join(registration_text(r) for r in registrations)
-        dispatcher.utter_message(text=f"您共报名了{len(registrations)}场招聘会：\n{listing}")
+        words = Wording(domain, tracker)
+        listing = "\n\n".join(registration_record(r, words) for r in registrations)
+        dispatcher.utter_message(
+            response="utter_job_fair_registrations", count=len(registrations), registrations=listing
+        )
         return []

@@ -21,10 +21,12 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from actions.campus import ActionSearchJobFairs, ActionSearchJobs
-from actions.digressions import FORM_LABELS
+from actions.wording import Wording
+from bot.names import FORM_LABELS, label
 
-# What each intent means, for "您是想……吗？" buttons.
-INTENT_LABELS = {
+# What each intent means in the citizen's words, for the "您是想……吗？" buttons: these are phrased as a choice
+# offered to the citizen ("看看能办理哪些业务"), unlike the console's names for intents (bot/names.py: INTENT_LABELS).
+CLARIFY_LABELS = {
     "greet": "打个招呼",
     "goodbye": "结束对话",
     "thank": "表示感谢",
@@ -66,15 +68,17 @@ class ActionClarify(Action):
     ) -> list[EventType]:
         ranking = tracker.latest_message.get("intent_ranking") or []
         entities = tracker.latest_message.get("entities") or []
-        likely = [r["name"] for r in ranking if r["name"] in INTENT_LABELS]
-        buttons = [{"title": INTENT_LABELS[i], "payload": payload_for(i, entities)} for i in likely[:3]]
+        likely = [r["name"] for r in ranking if r["name"] in CLARIFY_LABELS]
+        buttons = [{"title": CLARIFY_LABELS[i], "payload": payload_for(i, entities)} for i in likely[:3]]
         if not buttons:
             dispatcher.utter_message(response="utter_default")
             return []
-        buttons.append({"title": "都不是，转人工", "payload": "/request_human"})
-        question = "、".join(f"“{b['title']}”" for b in buttons[:-1])
-        dispatcher.utter_message(text=f"抱歉，我不太确定您的意思。您是想{question}吗？请点击选择，或换个说法告诉我。",
-                                 buttons=buttons)
+        choices = "、".join(f"“{b['title']}”" for b in buttons)
+        # The way out comes last, after the guesses (a response's own buttons would come first): its title is a
+        # part of the domain.
+        human = Wording(domain, tracker).part("utter_clarify_human_button")
+        buttons.append({"title": human, "payload": "/request_human"})
+        dispatcher.utter_message(response="utter_clarify", choices=choices, buttons=buttons)
         return []
 
 
@@ -89,10 +93,7 @@ class ActionCancelTransaction(Action):
         if not form:
             dispatcher.utter_message(response="utter_nothing_to_cancel")
             return []
-        label = FORM_LABELS.get(form, "当前业务")
-        dispatcher.utter_message(
-            text=f"好的，已为您取消“{label}”，您填写的信息不会被提交。如需重新办理或办理其他业务，请随时告诉我。"
-        )
+        dispatcher.utter_message(response="utter_transaction_cancelled", form=label(FORM_LABELS, form))
         return [ActiveLoop(None), SlotSet(REQUESTED_SLOT, None)] + [SlotSet(s, None) for s in TRANSACTION_SLOTS]
 
 
@@ -106,8 +107,7 @@ class ActionRequestHuman(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(
-            text="好的，已为您登记转人工服务请求，工作人员会尽快在本对话中回复您（工作日 9:00-17:00）。"
-            "您已填写的信息会保留。紧急事项也可拨打12345政务服务便民热线。",
+            response="utter_handoff_requested",
             json_message={"handoff": {"requested_at": datetime.now(timezone.utc).isoformat()}},
         )
         events: list[EventType] = [SlotSet("handoff_requested", True)]
@@ -137,13 +137,7 @@ class ActionHandleInform(Action):
             # Run the search here rather than as a follow-up action: no rule covers the turn after one.
             search = ActionSearchJobs() if last_list == "positions" else ActionSearchJobFairs()
             return await search.run(dispatcher, tracker, domain)
-        dispatcher.utter_message(
-            text="收到。请问您想办理什么业务呢？例如：申请租房补贴、查询某个国家的入境政策、查找招聘会。",
-            buttons=[
-                {"title": "看看能办什么", "payload": "/help"},
-                {"title": "转人工", "payload": "/request_human"},
-            ],
-        )
+        dispatcher.utter_message(response="utter_which_business")
         return []
 
 

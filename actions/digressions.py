@@ -9,6 +9,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from bot.names import FORM_LABELS, INTENT_LABELS, label
+
 # Intents answered by a fixed response.
 RESPONSES = {
     "greet": "utter_help",
@@ -24,22 +26,10 @@ LOOKUPS = {
     "port_status_query": "actions.immigration:answer_port_status_digression",
 }
 # Starting another transaction in the middle of one: finish or cancel the current one first.
-OTHER_TRANSACTIONS = {
-    "rent_subsidy_apply": "申请租房补贴",
-    "rent_subsidy_status": "查询租房补贴进度",
-    "job_fair_search": "查询招聘会",
-    "job_search": "查询岗位",
-    "job_fair_register": "报名招聘会",
-    "job_fair_registrations": "查询报名记录",
-}
-FORM_LABELS = {
-    "rent_subsidy_form": "租房补贴申请",
-    "rent_status_form": "租房补贴进度查询",
-    "entry_control_form": "入境政策查询",
-    "port_status_form": "口岸通关状态查询",
-    "job_fair_registration_form": "招聘会报名",
-    "job_registrations_form": "报名记录查询",
-}
+OTHER_TRANSACTIONS = frozenset(
+    {"rent_subsidy_apply", "rent_subsidy_status", "job_fair_search", "job_search", "job_fair_register",
+     "job_fair_registrations"}
+)
 
 
 def handles(intent: str) -> bool:
@@ -57,8 +47,10 @@ async def answer(
         handler: Any = getattr(importlib.import_module(module), function)
         if await handler(dispatcher, tracker, domain):
             return
-    form = FORM_LABELS.get((tracker.active_loop or {}).get("name", ""), "当前业务")
-    wanted = OTHER_TRANSACTIONS.get(intent, "办理其他业务")
-    dispatcher.utter_message(
-        text=f"您正在办理“{form}”。如需{wanted}，请先完成当前业务，或回复“取消”后再告诉我。"
-    )
+    form = label(FORM_LABELS, (tracker.active_loop or {}).get("name", ""))
+    if intent in OTHER_TRANSACTIONS:
+        dispatcher.utter_message(
+            response="utter_finish_current_first", form=form, wanted=label(INTENT_LABELS, intent)
+        )
+    else:  # a lookup that could not answer (no country or port named): any other business
+        dispatcher.utter_message(response="utter_finish_current_first_other", form=form)

@@ -24,6 +24,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import digressions
 from actions.validators import CONFIRMED, DECLINED, Invalid, Result, Valid
+from actions.wording import Wording
 
 STOP_INTENTS = {"cancel", "request_human"}
 CONFIDENT = 0.7
@@ -37,7 +38,7 @@ class SlotSpec:
     """How one form slot is filled and checked."""
 
     validator: Callable[[str], Result]
-    explain: str  # format help shown after a repeated mistake
+    explain: str  # utter_explain_…: the format, shown after a repeated mistake
     entity: str | None = None  # entity that fills the slot from any message
     free_text: bool = False  # any text is plausible (names, schools): trust a confident intent
     intents: dict[str, str] = field(default_factory=dict)  # intent -> value, e.g. affirm -> confirmed
@@ -121,17 +122,17 @@ class GovFormValidationAction(FormValidationAction):
         domain: DomainDict,
     ) -> Updates:
         updates: Updates = {}
-        reasons: dict[str, str] = {}
+        reasons: dict[str, Invalid] = {}
         for slot, raw in candidates.items():
             result = await self._validate(slot, raw, dispatcher, tracker, domain)
             if isinstance(result, Invalid) and slot != requested:
                 continue  # a stray value for another question must not erase what was answered
             if isinstance(result, Invalid):
-                reasons[slot] = result.reason
+                reasons[slot] = result
                 result = {slot: None}
             updates.update(result)
             tracker.slots.update(result)
-        updates.update(self._explain_failure(requested, reasons, dispatcher, tracker))
+        updates.update(self._explain_failure(requested, reasons, dispatcher, tracker, domain))
         return updates
 
     # -- extraction ---------------------------------------------------------------------
@@ -200,29 +201,29 @@ class GovFormValidationAction(FormValidationAction):
     def _explain_failure(
         self,
         requested: str | None,
-        reasons: dict[str, str],
+        reasons: dict[str, Invalid],
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
+        domain: DomainDict,
     ) -> Updates:
         """Explain an invalid answer; escalate help when the same question keeps failing."""
         if not requested or requested not in reasons:
             return {FAILURES_SLOT: None} if requested and tracker.slots.get(requested) else {}
         previous = tracker.get_slot(FAILURES_SLOT) or {}
         count = previous.get("count", 0) + 1 if previous.get("slot") == requested else 1
-        message = f"{reasons[requested]}。"
-        if count >= 2:
-            message += f"\n填写说明：{self.specs[requested].explain}"
-        if count >= 3:
-            message += "\n如果不方便继续，您可以选择不办了，或转人工服务由工作人员协助您。"
-            dispatcher.utter_message(
-                text=message,
-                buttons=[
-                    {"title": "不办了", "payload": "/cancel"},
-                    {"title": "转人工", "payload": "/request_human"},
-                ],
-            )
+        # One message: the reason, then (2nd try) how to write it, then (3rd try) the ways out.
+        words = Wording(domain, tracker)
+        invalid = reasons[requested]
+        reason = words.part(invalid.response, **invalid.values)
+        if count == 1:
+            dispatcher.utter_message(response="utter_invalid_answer", reason=reason)
         else:
-            dispatcher.utter_message(text=message)
+            explain = words.part(self.specs[requested].explain)
+            dispatcher.utter_message(
+                response="utter_invalid_answer_way_out" if count >= 3 else "utter_invalid_answer_explained",
+                reason=reason,
+                explain=explain,
+            )
         return {FAILURES_SLOT: {"slot": requested, "count": count}}
 
     async def _next(

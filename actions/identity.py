@@ -23,17 +23,10 @@ VERIFIED = "已验证"
 RESEND = re.compile(r"重新发|重发|再发|没收到|没有收到|收不到")
 
 IDENTITY_SPECS = {
-    "person_name": SlotSpec(
-        validate_person_name, "请输入与身份证一致的姓名，例如：张三", entity="person_name", free_text=True
-    ),
-    "id_number": SlotSpec(
-        validate_id_number, "身份证号码共18位，前17位是数字，最后一位是数字或X，例如：11010519491231002X",
-        entity="id_number",
-    ),
-    "phone": SlotSpec(validate_phone, "请输入11位大陆手机号码，例如：13912345678", entity="phone"),
-    "sms_code": SlotSpec(
-        validate_sms_code, "验证码是短信里的6位数字，例如：123456；如果没有收到，请回复“重新发送”"
-    ),
+    "person_name": SlotSpec(validate_person_name, "utter_explain_person_name", entity="person_name", free_text=True),
+    "id_number": SlotSpec(validate_id_number, "utter_explain_id_number", entity="id_number"),
+    "phone": SlotSpec(validate_phone, "utter_explain_phone", entity="phone"),
+    "sms_code": SlotSpec(validate_sms_code, "utter_explain_sms_code"),
 }
 CLEARED = {"person_name": None, "id_number": None, "phone": None, "sms_code": None, "verification_id": None}
 # Refusals that hold for the rest of the day (services/identity.py): failed identity checks, or the day's codes.
@@ -67,25 +60,23 @@ class IdentityMixin:
                 id_number=tracker.get_slot("id_number") if self.level == IDENTITY else None,
             )
         except ServiceUnavailable as error:
-            services.tell_unavailable(dispatcher, error, "您填写的姓名和证件信息已为您保留。")
+            services.tell_unavailable(dispatcher, error, "utter_service_unavailable_details_kept")
             return {"phone": None, services.RESULT_SLOT: services.result("identity", "error")}
         except ServiceRejected as error:
             return self._rejected(error, dispatcher)
-        dispatcher.utter_message(text=f"验证码已发送至您的手机 {sent.phone_masked}，5分钟内有效。")
+        dispatcher.utter_message(response="utter_sms_code_sent", phone_masked=sent.phone_masked)
         return {"verification_id": sent.verification_id}
 
     def _rejected(self, error: ServiceRejected, dispatcher: CollectingDispatcher) -> Updates:
         if error.code == "identity_mismatch":
-            dispatcher.utter_message(
-                text=f"{error.message}\n为保护您的信息安全，请从姓名开始重新填写。"
-            )
+            dispatcher.utter_message(response="utter_identity_mismatch", reason=error.message)
             return dict(CLEARED)
         if error.code in STOPPED_FOR_TODAY:
             return self._stopped_for_today(error, dispatcher)
         if error.code == "sms_rate_limited":
-            dispatcher.utter_message(text=f"{error.message}届时请重新输入手机号码，我们会为您发送新的验证码。")
+            dispatcher.utter_message(response="utter_sms_rate_limited", reason=error.message)
             return {"phone": None}
-        dispatcher.utter_message(text=error.message)
+        services.tell_refused(dispatcher, error)
         if error.code == "invalid_id_number":
             return {"id_number": None}
         return {"phone": None}
@@ -94,10 +85,7 @@ class IdentityMixin:
     def _stopped_for_today(error: ServiceRejected, dispatcher: CollectingDispatcher) -> Updates:
         """Trying again today cannot succeed: say so (the service's message names the next steps), offer the ways
         out, and forget what was typed, as after a mismatch."""
-        dispatcher.utter_message(
-            text=f"{error.message}\n如需结束本次办理，请选择“不办了”；需要工作人员协助，请选择“转人工”。",
-            buttons=[{"title": "不办了", "payload": "/cancel"}, {"title": "转人工", "payload": "/request_human"}],
-        )
+        dispatcher.utter_message(response="utter_identity_stopped_for_today", reason=error.message)
         return {**CLEARED, services.RESULT_SLOT: services.result("identity", "rejected")}
 
     async def after_validation(
@@ -127,11 +115,11 @@ class IdentityMixin:
         try:
             verified = await services.identity().verify_code(verification_id=verification_id, code=code)
         except ServiceUnavailable as error:
-            services.tell_unavailable(dispatcher, error, "您的验证码仍然有效，请稍后重新输入。")
+            services.tell_unavailable(dispatcher, error, "utter_service_unavailable_code_kept")
             return {"sms_code": None, services.RESULT_SLOT: services.result("identity", "error")}
         except ServiceRejected as error:
             return self._code_rejected(error, dispatcher)
-        dispatcher.utter_message(text=f"身份验证成功，{verified.name_masked}您好。")
+        dispatcher.utter_message(response="utter_identity_verified", name_masked=verified.name_masked)
         return {
             "sms_code": VERIFIED,
             "identity_token": verified.token,
@@ -142,9 +130,11 @@ class IdentityMixin:
     def _code_rejected(self, error: ServiceRejected, dispatcher: CollectingDispatcher) -> Updates:
         if error.code == "wrong_code":
             left = error.details.get("attempts_left")
-            hint = f"您还可以再试{left}次。" if left is not None else ""
-            dispatcher.utter_message(text=f"验证码不正确，请核对短信后重新输入。{hint}")
+            if left is None:
+                dispatcher.utter_message(response="utter_sms_code_wrong")
+            else:
+                dispatcher.utter_message(response="utter_sms_code_wrong_attempts_left", attempts_left=left)
             return {"sms_code": None}
         # Expired, too many attempts or unknown: a fresh code is sent by after_validation.
-        dispatcher.utter_message(text=f"{error.message}我们将为您重新发送验证码。")
+        dispatcher.utter_message(response="utter_sms_code_sent_again", reason=error.message)
         return {"sms_code": None, "verification_id": None}

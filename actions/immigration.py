@@ -13,9 +13,11 @@ from rasa_sdk.types import DomainDict
 from actions import services
 from actions.form_base import GovFormValidationAction, SlotSpec, Updates
 from actions.validators import Invalid, Result, Valid
+from actions.wording import Wording
 from integrations.services import ServiceRejected, ServiceUnavailable
 from integrations.services.immigration import CountryMeasures, PortStatus
 
+# The port slot's value for "which ports are closed?": a marker the answer action recognises, not a port.
 SUSPENDED_PORTS = "暂停客运的口岸"
 ASKS_SUSPENDED = re.compile(r"(暂停|关闭|关停|停止|不能|没开|未开放|封).{0,6}(口岸|通关|过关)|哪些口岸|哪几个口岸")
 
@@ -23,7 +25,7 @@ ASKS_SUSPENDED = re.compile(r"(暂停|关闭|关停|停止|不能|没开|未开�
 def name_given(text: str) -> Result:
     cleaned = re.sub(r"^(我要去|我想去|去|到|是|查)|(吧|呢|的|。|！|？|\?)+$", "", text.strip())
     if not cleaned or len(cleaned) > 30:
-        return Invalid("请告诉我具体的名称")
+        return Invalid("utter_invalid_name_given")
     return Valid(cleaned)
 
 
@@ -33,88 +35,104 @@ def suggestion_buttons(intent: str, entity: str, names: list[str]) -> list[dict]
     ]
 
 
-def measures_text(m: CountryMeasures) -> str:
-    quarantine = f"{m.quarantine_days}天" if m.quarantine_days else "无需隔离"
-    return (
-        f"{m.country}（{m.english_name}）入境管控措施：\n"
-        f"入境政策：{m.entry_status_text}\n"
-        f"隔离要求：{quarantine}\n"
-        f"检测要求：{m.test_requirement}\n"
-        f"签证：{m.visa_status}\n"
-        f"航班：{m.flights}\n"
-        + (f"提示：{m.notes}\n" if m.notes else "")
-        + f"信息日期：{m.updated_at}，来源：{m.source}。出行前请再向航空公司和目的地使领馆确认。"
+def tell_measures(m: CountryMeasures, words: Wording, dispatcher: CollectingDispatcher) -> None:
+    if m.quarantine_days:
+        quarantine = words.part("utter_entry_quarantine_days", days=m.quarantine_days)
+    else:
+        quarantine = words.part("utter_entry_no_quarantine")
+    dispatcher.utter_message(
+        response="utter_entry_measures",
+        country=m.country,
+        english_name=m.english_name,
+        entry_status=m.entry_status_text,
+        quarantine=quarantine,
+        test_requirement=m.test_requirement,
+        visa_status=m.visa_status,
+        flights=m.flights,
+        notes=words.part("utter_note_line", notes=m.notes) if m.notes else "",
+        updated_at=m.updated_at,
+        source=m.source,
     )
 
 
-def port_text(p: PortStatus) -> str:
-    return (
-        f"{p.port}（{p.city}）通关状态：\n"
-        f"旅客通关：{p.passenger_status_text}\n"
-        f"货物通关：{p.cargo_status_text}\n"
-        f"通关时间：{p.hours}\n"
-        + (f"提示：{p.notes}\n" if p.notes else "")
-        + f"信息日期：{p.updated_at}，来源：{p.source}。"
+def tell_port(p: PortStatus, words: Wording, dispatcher: CollectingDispatcher) -> None:
+    dispatcher.utter_message(
+        response="utter_port_status",
+        port=p.port,
+        city=p.city,
+        passenger_status=p.passenger_status_text,
+        cargo_status=p.cargo_status_text,
+        hours=p.hours,
+        notes=words.part("utter_note_line", notes=p.notes) if p.notes else "",
+        updated_at=p.updated_at,
+        source=p.source,
     )
+
+
+def tell_suspended_ports(ports: list[PortStatus], words: Wording, dispatcher: CollectingDispatcher) -> None:
+    if not ports:
+        dispatcher.utter_message(response="utter_suspended_ports_none")
+        return
+    lines = [
+        words.part("utter_suspended_port_line", port=p.port, city=p.city, passenger_status=p.passenger_status_text)
+        for p in ports
+    ]
+    dispatcher.utter_message(response="utter_suspended_ports", ports="\n".join(lines))
 
 
 def offer_countries(name: str, error: ServiceRejected, dispatcher: CollectingDispatcher) -> None:
     """The service did not know the name: say so and offer its suggestions as buttons."""
-    hint = (
-        "您是想查询以下国家或地区吗？请点击选择，或重新输入名称。"
-        if error.suggestions
-        else "请核对名称后重新输入，例如：日本、新加坡、阿联酋。"
-    )
     dispatcher.utter_message(
-        text=f"抱歉，没有找到“{name}”的入境政策信息。{hint}",
+        response="utter_country_unknown_suggestions" if error.suggestions else "utter_country_unknown",
+        given_name=name,
         buttons=suggestion_buttons("entry_control_query", "country_region", error.suggestions),
     )
 
 
 def offer_ports(name: str, error: ServiceRejected, dispatcher: CollectingDispatcher) -> None:
     dispatcher.utter_message(
-        text=f"抱歉，没有找到“{name}”这个口岸。您是想查询以下口岸吗？也可以输入口岸全称，例如：深圳罗湖口岸。",
+        response="utter_port_unknown",
+        given_name=name,
         buttons=suggestion_buttons("port_status_query", "port", error.suggestions),
     )
 
 
-async def reply_country(name: str, dispatcher: CollectingDispatcher) -> str:
+async def reply_country(name: str, words: Wording, dispatcher: CollectingDispatcher) -> str:
     """Answer for one country, or offer suggestions when the name is unknown; returns the result status."""
     try:
         measures = await services.immigration().get_country(name)
     except ServiceUnavailable as error:
-        services.tell_unavailable(dispatcher, error)
+        services.tell_unavailable(dispatcher, error, "utter_service_unavailable")
         return "error"
     except ServiceRejected as error:
         if error.code == "unknown_country":
             offer_countries(name, error, dispatcher)
         else:
-            dispatcher.utter_message(text=error.message)
+            services.tell_refused(dispatcher, error)
         return "rejected"
-    dispatcher.utter_message(text=measures_text(measures))
+    tell_measures(measures, words, dispatcher)
     return "completed"
 
 
-async def reply_port(name: str, dispatcher: CollectingDispatcher) -> str:
+async def reply_port(name: str, words: Wording, dispatcher: CollectingDispatcher) -> str:
     """Answer for one port (or the list of suspended ones), or offer suggestions when unknown; returns the
     result status."""
     try:
         if name == SUSPENDED_PORTS:
             ports = await services.immigration().list_ports(passenger_status="suspended")
-            listing = "\n".join(f"· {p.port}（{p.city}）：{p.passenger_status_text}" for p in ports)
-            dispatcher.utter_message(text=f"目前暂停旅客通关的口岸：\n{listing or '暂无'}")
+            tell_suspended_ports(ports, words, dispatcher)
             return "completed"
         port = await services.immigration().get_port(name)
     except ServiceUnavailable as error:
-        services.tell_unavailable(dispatcher, error)
+        services.tell_unavailable(dispatcher, error, "utter_service_unavailable")
         return "error"
     except ServiceRejected as error:
         if error.code == "unknown_port":
             offer_ports(name, error, dispatcher)
         else:
-            dispatcher.utter_message(text=error.message)
+            services.tell_refused(dispatcher, error)
         return "rejected"
-    dispatcher.utter_message(text=port_text(port))
+    tell_port(port, words, dispatcher)
     return "completed"
 
 
@@ -123,7 +141,7 @@ async def answer_entry_control_digression(
 ) -> bool:
     name = next(tracker.get_latest_entity_values("country_region"), None)
     if name:
-        await reply_country(name, dispatcher)
+        await reply_country(name, Wording(domain, tracker), dispatcher)
     return bool(name)
 
 
@@ -132,15 +150,14 @@ async def answer_port_status_digression(
 ) -> bool:
     name = next(tracker.get_latest_entity_values("port"), None)
     if name:
-        await reply_port(name, dispatcher)
+        await reply_port(name, Wording(domain, tracker), dispatcher)
     return bool(name)
 
 
 class ValidateEntryControlForm(GovFormValidationAction):
     specs = {
         "country_region": SlotSpec(
-            name_given, "请输入国家或地区的中文名称，例如：日本、新加坡、阿联酋、香港",
-            entity="country_region", free_text=True,
+            name_given, "utter_explain_country_region", entity="country_region", free_text=True
         )
     }
 
@@ -169,16 +186,13 @@ class ActionEntryControlAnswer(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        status = await reply_country(tracker.get_slot("country_region"), dispatcher)
+        status = await reply_country(tracker.get_slot("country_region"), Wording(domain, tracker), dispatcher)
         return [services.result_event("entry_control", status)]
 
 
 class ValidatePortStatusForm(GovFormValidationAction):
     specs = {
-        "port": SlotSpec(
-            name_given, "请输入口岸名称，例如：罗湖口岸、拱北口岸、浦东机场；或回复“暂停的口岸”",
-            entity="port", free_text=True,
-        )
+        "port": SlotSpec(name_given, "utter_explain_port", entity="port", free_text=True)
     }
 
     def name(self) -> str:
@@ -217,6 +231,6 @@ class ActionPortStatusAnswer(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         port = tracker.get_slot("port")
-        result = services.result_event("port_status", await reply_port(port, dispatcher))
+        result = services.result_event("port_status", await reply_port(port, Wording(domain, tracker), dispatcher))
         # The list of suspended ports is a one-off question, not a port to remember.
         return [result, SlotSet("port", None)] if port == SUSPENDED_PORTS else [result]

@@ -18,6 +18,7 @@ from actions import services
 from actions.form_base import YES_NO, GovFormValidationAction, SlotSpec, Updates, chat_user
 from actions.identity import IDENTITY, IDENTITY_SPECS, IdentityMixin, identity_slots
 from actions.validators import CONFIRMED, DECLINED, validate_confirmation
+from actions.wording import Wording
 from integrations.services import (
     ServiceRejected,
     ServiceUnavailable,
@@ -29,17 +30,26 @@ NOT_ELIGIBLE, ALREADY_PAID = "not_eligible", "already_paid"
 RENT_SLOTS = ["rent_commitment", "rent_eligibility", "rent_application"]
 
 
-def reasons_text(reasons: list[IneligibilityReason]) -> str:
-    return "\n".join(f"{i}. {r.message}（{r.next_step}）" for i, r in enumerate(reasons, 1))
+def reasons_lines(reasons: list[IneligibilityReason], words: Wording) -> str:
+    return "\n".join(
+        words.part("utter_rent_reason_line", number=i, reason=r.message, next_step=r.next_step)
+        for i, r in enumerate(reasons, 1)
+    )
 
 
-def application_text(app: RentSubsidyApplication) -> str:
-    paid = f"，发放时间：{app.paid_at[:16].replace('T', ' ')}" if app.paid_at else ""
-    return (
-        f"申请编号：{app.application_no}\n"
-        f"补贴标准：每月{app.monthly_amount}元 × {app.months}个月，共{app.amount}元（{app.period}年度）\n"
-        f"发放账户：{app.payout_account_masked}\n"
-        f"办理状态：{app.status_text}{paid}"
+def application_record(app: RentSubsidyApplication, words: Wording) -> str:
+    # paid_at is ISO 8601 ("2026-11-26T17:30:05+08:00"): shown to the minute, as "2026-11-26 17:30"
+    paid = words.part("utter_rent_paid_at", paid_at=app.paid_at[:16].replace("T", " ")) if app.paid_at else ""
+    return words.part(
+        "utter_rent_application_record",
+        application_no=app.application_no,
+        monthly_amount=app.monthly_amount,
+        months=app.months,
+        amount=app.amount,
+        period=app.period,
+        payout_account_masked=app.payout_account_masked,
+        status_text=app.status_text,
+        paid=paid,
     )
 
 
@@ -47,17 +57,22 @@ async def answer_policy(dispatcher: CollectingDispatcher, tracker: Tracker, doma
     try:
         policy = await services.rent_subsidy().get_policy()
     except ServiceUnavailable as error:
-        services.tell_unavailable(dispatcher, error)
+        services.tell_unavailable(dispatcher, error, "utter_service_unavailable")
         return True
-    amounts = "、".join(f"{degree}每月{amount}元" for degree, amount in policy.amounts.items())
-    conditions = "\n".join(f"{i}. {c}" for i, c in enumerate(policy.conditions, 1))
+    words = Wording(domain, tracker)
+    amounts = "、".join(
+        words.part("utter_rent_policy_amount", degree=degree, amount=amount)
+        for degree, amount in policy.amounts.items()
+    )
     dispatcher.utter_message(
-        text=f"{policy.city}市新就业人员租房补贴政策（{policy.period}年度，示例数据）：\n"
-        f"申请条件：\n{conditions}\n"
-        f"补贴标准：{amounts}，最长发放{policy.months}个月。\n"
-        f"所需材料：{policy.materials}\n"
-        f"如需申请，请回复“申请租房补贴”；咨询电话：{policy.hotline}。",
-        buttons=[{"title": "申请租房补贴", "payload": "/rent_subsidy_apply"}],
+        response="utter_rent_policy",
+        city=policy.city,
+        period=policy.period,
+        conditions="\n".join(f"{i}. {c}" for i, c in enumerate(policy.conditions, 1)),
+        amounts=amounts,
+        months=policy.months,
+        materials=policy.materials,
+        hotline=policy.hotline,
     )
     return True
 
@@ -77,9 +92,7 @@ class ValidateRentSubsidyForm(IdentityMixin, GovFormValidationAction):
     level = IDENTITY
     specs = {
         **IDENTITY_SPECS,
-        "rent_commitment": SlotSpec(
-            validate_confirmation, "本人承诺所填信息及授权核验的数据真实有效，回复“确认”即提交申请", intents=YES_NO
-        ),
+        "rent_commitment": SlotSpec(validate_confirmation, "utter_explain_rent_commitment", intents=YES_NO),
     }
 
     def name(self) -> str:
@@ -101,9 +114,11 @@ class ValidateRentSubsidyForm(IdentityMixin, GovFormValidationAction):
         updates = await super().after_validation(dispatcher, tracker, domain)
         if identity_slots(tracker, IDENTITY) or tracker.get_slot("rent_eligibility"):
             return updates
-        return updates | await self.check_eligibility(dispatcher, tracker)
+        return updates | await self.check_eligibility(dispatcher, tracker, domain)
 
-    async def check_eligibility(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> Updates:
+    async def check_eligibility(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Updates:
         try:
             result = await services.rent_subsidy().check_eligibility(
                 token=tracker.get_slot("identity_token"), chat_user=chat_user(tracker)
@@ -112,23 +127,19 @@ class ValidateRentSubsidyForm(IdentityMixin, GovFormValidationAction):
             # the commitment question explains and offers to retry
             return {services.RESULT_SLOT: services.result("rent_subsidy", "error")}
         except ServiceRejected as error:
-            dispatcher.utter_message(text=error.message)
+            services.tell_refused(dispatcher, error)
             return {"rent_commitment": NOT_ELIGIBLE, services.RESULT_SLOT: services.result("rent_subsidy", "rejected")}
-        return self.show_eligibility(result, dispatcher)
+        return self.show_eligibility(result, Wording(domain, tracker), dispatcher)
 
     @staticmethod
-    def show_eligibility(result: Eligibility, dispatcher: CollectingDispatcher) -> Updates:
+    def show_eligibility(result: Eligibility, words: Wording, dispatcher: CollectingDispatcher) -> Updates:
         if result.already_applied:
             dispatcher.utter_message(
-                text=f"您本年度（{result.period}）的租房补贴已经申请并发放，无需重复申请。"
-                f"申请编号：{result.application_no}。如需查看详情，请回复“查询补贴进度”。"
+                response="utter_rent_already_paid", period=result.period, application_no=result.application_no
             )
             return {"rent_eligibility": asdict(result), "rent_commitment": ALREADY_PAID}
         if not result.eligible:
-            dispatcher.utter_message(
-                text=f"经系统核验，您暂不符合租房补贴申请条件，原因如下：\n{reasons_text(result.reasons)}\n"
-                "如对核验结果有疑问，可回复“转人工”或拨打12345热线咨询。"
-            )
+            dispatcher.utter_message(response="utter_rent_not_eligible", reasons=reasons_lines(result.reasons, words))
             return {
                 "rent_eligibility": asdict(result),
                 "rent_commitment": NOT_ELIGIBLE,
@@ -140,7 +151,7 @@ class ValidateRentSubsidyForm(IdentityMixin, GovFormValidationAction):
         self, value: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Updates:
         if value == DECLINED:
-            dispatcher.utter_message(text="好的，您未作出承诺，本次申请未提交。如需办理，请随时告诉我。")
+            dispatcher.utter_message(response="utter_rent_declined")
             return {"rent_commitment": DECLINED}
         key = idempotency_key(tracker.sender_id, "rent_subsidy", tracker.get_slot("verification_id") or "")
         try:
@@ -148,13 +159,17 @@ class ValidateRentSubsidyForm(IdentityMixin, GovFormValidationAction):
                 token=tracker.get_slot("identity_token"), chat_user=chat_user(tracker), idempotency_key=key
             )
         except ServiceUnavailable as error:
-            services.tell_unavailable(
-                dispatcher, error, "您的申请尚未提交成功，信息已为您保留；稍后回复“确认”即可重新提交，不会重复发放。"
-            )
+            services.tell_unavailable(dispatcher, error, "utter_service_unavailable_application_kept")
             return {"rent_commitment": None, services.RESULT_SLOT: services.result("rent_subsidy", "error")}
         except ServiceRejected as error:
             reasons = [IneligibilityReason(**r) for r in error.details.get("reasons", [])]
-            dispatcher.utter_message(text=f"{error.message}\n{reasons_text(reasons)}".strip())
+            if reasons:
+                lines = reasons_lines(reasons, Wording(domain, tracker))
+                dispatcher.utter_message(
+                    response="utter_rent_refused_with_reasons", reason=error.message, reasons=lines
+                )
+            else:
+                services.tell_refused(dispatcher, error)
             return {"rent_commitment": NOT_ELIGIBLE, services.RESULT_SLOT: services.result("rent_subsidy", "rejected")}
         return {
             "rent_commitment": CONFIRMED,
@@ -174,27 +189,15 @@ class ActionAskRentCommitment(Action):
     ) -> list[EventType]:
         eligibility = tracker.get_slot("rent_eligibility")
         if not eligibility:
-            dispatcher.utter_message(
-                text="抱歉，租房补贴服务暂时无法访问，暂时无法核验您的申请资格。您的身份验证信息已保留，"
-                "请稍后回复“重试”，或回复“转人工”由工作人员协助您。",
-                buttons=[
-                    {"title": "重试", "payload": "重试"},
-                    {"title": "转人工", "payload": "/request_human"},
-                    {"title": "不办了", "payload": "/cancel"},
-                ],
-            )
+            dispatcher.utter_message(response="utter_rent_eligibility_unavailable")
             return []
         dispatcher.utter_message(
-            text=f"经系统核验（社保、就业、房产等数据已自动比对，无需上传材料），您符合租房补贴申请条件：\n"
-            f"学历：{eligibility['degree']}，补贴标准每月{eligibility['monthly_amount']}元，"
-            f"共{eligibility['months']}个月，合计{eligibility['total_amount']}元。\n"
-            f"发放账户：{eligibility['payout_account_masked']}\n"
-            "承诺声明：本人承诺以上信息真实有效，如有虚假，愿意退回补贴并承担相应责任。\n"
-            "请确认是否作出承诺并提交申请？",
-            buttons=[
-                {"title": "确认承诺并提交", "payload": "/affirm"},
-                {"title": "暂不申请", "payload": "/deny"},
-            ],
+            response="utter_rent_commitment",
+            degree=eligibility["degree"],
+            monthly_amount=eligibility["monthly_amount"],
+            months=eligibility["months"],
+            total_amount=eligibility["total_amount"],
+            payout_account_masked=eligibility["payout_account_masked"],
         )
         return []
 
@@ -208,11 +211,8 @@ class ActionSubmitRentSubsidy(Action):
     ) -> list[EventType]:
         application = tracker.get_slot("rent_application")
         if tracker.get_slot("rent_commitment") == CONFIRMED and application:
-            app = RentSubsidyApplication(**application)
-            dispatcher.utter_message(
-                text=f"您的租房补贴申请已提交，补贴已发放。\n{application_text(app)}\n"
-                "如需查询进度，请随时回复“查询补贴进度”。"
-            )
+            record = application_record(RentSubsidyApplication(**application), Wording(domain, tracker))
+            dispatcher.utter_message(response="utter_rent_submitted", application=record)
         return [SlotSet(slot, None) for slot in RENT_SLOTS]
 
 
@@ -239,17 +239,15 @@ class ActionRentSubsidyStatus(Action):
                 token=tracker.get_slot("identity_token"), chat_user=chat_user(tracker)
             )
         except ServiceUnavailable as error:
-            services.tell_unavailable(dispatcher, error, "您的身份已验证，稍后再问我一次即可，无需重新验证。")
+            services.tell_unavailable(dispatcher, error, "utter_service_unavailable_verified_no_repeat")
             return [services.result_event("rent_subsidy", "error")]
         except ServiceRejected as error:
-            dispatcher.utter_message(text=error.message)
+            services.tell_refused(dispatcher, error)
             return []
         if not applications:
-            dispatcher.utter_message(
-                text="您目前没有租房补贴申请记录。如需申请，请回复“申请租房补贴”。",
-                buttons=[{"title": "申请租房补贴", "payload": "/rent_subsidy_apply"}],
-            )
+            dispatcher.utter_message(response="utter_rent_applications_none")
             return []
-        listing = "\n\n".join(application_text(a) for a in applications)
-        dispatcher.utter_message(text=f"您共有{len(applications)}条租房补贴申请记录：\n{listing}")
+        words = Wording(domain, tracker)
+        listing = "\n\n".join(application_record(a, words) for a in applications)
+        dispatcher.utter_message(response="utter_rent_applications", count=len(applications), applications=listing)
         return []

@@ -11,15 +11,17 @@ from typing import Any
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.names import TRANSACTION_RESULT_SLOT
 from integrations.services import (
     CampusClient,
     IdentityClient,
     ImmigrationClient,
     RentSubsidyClient,
+    ServiceRejected,
     ServiceUnavailable,
 )
 
-RESULT_SLOT = "transaction_result"
+RESULT_SLOT = TRANSACTION_RESULT_SLOT
 
 
 def result(service: str, status: str, reference: str | None = None) -> dict[str, Any]:
@@ -52,9 +54,13 @@ def campus() -> CampusClient:
     return CampusClient()
 
 
-def tell_unavailable(dispatcher: CollectingDispatcher, error: ServiceUnavailable, kept: str = "") -> None:
-    """Say plainly that a service is down, what was kept, and what the user can do now."""
-    dispatcher.utter_message(
-        text=f"{error.message}{kept}您可以稍后再试，或回复“转人工”由工作人员协助您。",
-        buttons=[{"title": "转人工", "payload": "/request_human"}],
-    )
+def tell_unavailable(dispatcher: CollectingDispatcher, error: ServiceUnavailable, response: str) -> None:
+    """Say plainly that a service is down, what was kept, and what the user can do now.
+
+    `response` is one of the utter_service_unavailable… responses: each says what was kept in that situation."""
+    dispatcher.utter_message(response=response, service=error.service)
+
+
+def tell_refused(dispatcher: CollectingDispatcher, error: ServiceRejected) -> None:
+    """Pass on the service's own explanation of a refusal (written by the service, in Chinese)."""
+    dispatcher.utter_message(response="utter_service_refused", reason=error.message)

@@ -1,19 +1,21 @@
-"""Time helpers: the database stores naive UTC; citizens see China Standard Time (no DST)."""
+"""Time helpers: the database stores naive UTC; citizens see China Standard Time (no DST).
+
+China's time zone and "today" come from the product's one clock (bot/clock.py); the helpers here are the sandbox's
+own (how it stores and shows times).
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-CHINA_TZ = timezone(timedelta(hours=8), name="CST")
+from bot.clock import CHINA_TZ, china_today
+
+__all__ = ["CHINA_TZ", "china_today", "to_china_iso", "utcnow"]
 
 
 def utcnow() -> datetime:
     """Naive UTC, because SQLite drops time zones and both back ends must behave alike."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def china_today() -> date:
-    return datetime.now(CHINA_TZ).date()
 
 
 def to_china_iso(value: datetime | None) -> str | None:

@@ -29,3 +29,17 @@ def test_masks():
     assert mask_account("6222021202001234567") == "6222 **** **** 4567"
     text = mask_text("phone=13800000001 id=45010219920605004X")
     assert text == "phone=138****0001 id=450*************4X"
+
+
+def test_check_digits_of_generated_numbers():
+    """Other tests make up valid numbers with check_digit: the result must pass is_valid, with X as the 18th."""
+    assert idcard.check_digit("11010519491231002") == "X"
+    assert idcard.is_valid("11010519491231002" + idcard.check_digit("11010519491231002"))
+
+
+@pytest.mark.parametrize("number", ["330106950314002", " 330106199503140023 ", "330106209903140029"])
+def test_the_sandbox_keeps_its_own_rules(number):
+    """15-digit numbers are refused, spaces around are ignored, and a future birth date is the assistant's business
+    (the sandbox only checks that the date exists)."""
+    expected = number.strip() != "330106950314002"
+    assert idcard.is_valid(number) is expected

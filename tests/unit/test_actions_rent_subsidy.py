@@ -11,7 +11,8 @@ from actions.rent_subsidy import (
     ActionSubmitRentSubsidy,
     ValidateRentSubsidyForm,
 )
-from tests.unit.conftest import Outcome, entity, latest_code, run, tracker
+from tests.unit.conftest import Outcome, entity, latest_code, tracker
+from tests.unit.rendering import run
 
 FORM = "rent_subsidy_form"
 CHEN = {"name": "陈晓", "id": "330106199503140023", "phone": "13800000001"}

@@ -23,7 +23,8 @@ from actions.rent_subsidy import ValidateRentSubsidyForm
 from services.idcard import check_digit
 from services.settings import Settings
 from tests.services.conftest import serving
-from tests.unit.conftest import _reset_clients, entity, latest_code, run, tracker
+from tests.unit.conftest import _reset_clients, entity, latest_code, tracker
+from tests.unit.rendering import run
 
 
 async def test_alias_resolves_to_the_canonical_country(live_services: str, domain: dict) -> None:

@@ -1,0 +1,202 @@
+"""Everything the assistant says is a domain response: each one renders, and the actions fill each one completely.
+
+Rendering uses Rasa's own template filling (TemplatedNaturalLanguageGenerator), as the Rasa server does when an action
+names a response. tests/unit/rendering.py renders an action's messages the same way for the action tests.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.core.nlg.interpolator import interpolate_text
+
+from actions.wording import fill
+from bot.settings import ROOT
+from tests.unit.rendering import NOT_VALUES, UNFILLED, texts_of, variables
+
+ACTIONS = sorted((ROOT / "actions").glob("*.py"))
+
+# One plausible value for every variable a response uses. A new variable needs a sample here.
+SAMPLES: dict[str, Any] = {
+    "amount": 9600, "amounts": "本科每月800元、硕士每月1200元", "application": "申请编号：ZF2026000001",
+    "application_no": "ZF2026000001", "applications": "申请编号：ZF2026000001", "attempts_left": 2, "capacity": 300,
+    "cargo_status": "正常", "choices": "“申请租房补贴”、“了解租房补贴政策”", "city": "杭州",
+    "company": "杭州示例科技有限公司", "conditions": "1. 首次在本市就业\n2. 本市无自有住房", "count": 2,
+    "country": "新加坡", "days": 7, "degree": "本科", "earliest": 2016, "end_date": "2026-12-04",
+    "english_name": "Singapore", "entry_status": "允许入境", "explain": "请输入11位大陆手机号码，例如：13912345678",
+    "fairs": "1. 杭州数字经济人才专场招聘会", "first": 1, "flights": "航班正常运行", "form": "租房补贴申请",
+    "given_name": "新加破", "graduation_year": "2026", "headcount": 5, "hotline": "12345", "hours": "7:00-24:00",
+    "job_fair_id": "JF0005", "last": 5, "latest": 2031, "length": 16, "materials": "无需提交材料",
+    "monthly_amount": 800, "months": 12, "name_masked": "陈*", "next_step": "如有疑问请咨询12345",
+    "notes": "请留意通行证签注有效期。", "number": 2, "paid": "，发放时间：2026-11-26 17:30",
+    "paid_at": "2026-11-26 17:30", "passenger_status": "暂停", "payout_account_masked": "6222 **** **** 4567",
+    "period": "2026", "person_name": "刘洋", "phone_masked": "138****0004", "port": "深圳罗湖口岸",
+    "ports": "· 瑞丽口岸（德宏）：暂停", "positions": "1. 前端开发工程师｜杭州示例科技有限公司",
+    "quarantine": "无需隔离", "reason": "验证码已过期。", "reasons": "1. 本市有自有住房", "reg_degree": "本科",
+    "reg_major": "计算机科学与技术", "registered": 120, "registration": "报名编号：BM2026000001",
+    "registration_no": "BM2026000001", "registrations": "报名编号：BM2026000001", "salary": "10-15K",
+    "school": "浙江大学", "seats": "，已报120/300人", "service": "租房补贴服务", "source": "示例数据",
+    "start_date": "2026-12-01", "status": "报名中", "status_text": "已发放", "test_requirement": "无需核酸检测",
+    "title": "杭州数字经济人才专场招聘会", "total": 12, "total_amount": 9600, "updated_at": "2026-11-20",
+    "venue": "杭州国际博览中心", "visa_status": "中国公民持普通护照 30 天免签", "wanted": "查询招聘会",
+    "when": "2026-12-01", "where": "杭州",
+}
+
+
+# -- the domain's responses ----------------------------------------------------------------------------------------
+
+
+def all_variations(domain: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, variations in domain["responses"].items():
+        for variation in variations:
+            yield name, variation
+
+
+def test_every_response_renders_with_its_values(domain: dict[str, Any]) -> None:
+    """Each variation (and channel variant) of each response, filled by Rasa: nothing left unfilled, nothing empty."""
+    problems = []
+    for name, variation in all_variations(domain):
+        needed = variables([variation])
+        if needed - SAMPLES.keys():
+            problems.append(f"{name}: no sample value for {sorted(needed - SAMPLES.keys())} (add one to SAMPLES)")
+            continue
+        # Slots that a condition names take the condition's value, so that this very variation is chosen.
+        slots = {c["name"]: c["value"] for c in variation.get("condition") or []}
+        nlg = TemplatedNaturalLanguageGenerator({name: [variation]})
+        values = {key: SAMPLES[key] for key in needed}
+        rendered = nlg.generate_from_slots(name, slots, variation.get("channel") or "rest", **values)
+        if not rendered or not (rendered.get("text") or "").strip():
+            problems.append(f"{name}: renders no text")
+            continue
+        for text in texts_of(rendered):
+            if UNFILLED.search(text):
+                problems.append(f"{name}: left unfilled in {text!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_parts_are_filled_exactly_as_rasa_fills_responses(domain: dict[str, Any]) -> None:
+    """The actions fill parts of messages themselves (actions/wording.py): the result must be Rasa's."""
+    for _, variation in all_variations(domain):
+        template = variation.get("text") or ""
+        values = {key: SAMPLES[key] for key in variables([variation]) if key in SAMPLES}
+        assert fill(template, values) == interpolate_text(template, values)
+
+
+# -- what the actions name and pass --------------------------------------------------------------------------------
+
+
+class Site:
+    """One place in actions/ that names a response, with the values given there."""
+
+    def __init__(self, path: Path, node: ast.AST, names: list[str], passed: set[str] | None, from_slots: bool):
+        self.where = f"{path.name}:{node.lineno}"
+        self.names = names
+        self.passed = passed  # None: given as **values, not known here
+        self.from_slots = from_slots  # a whole message: Rasa also fills in the tracker's slots
+
+
+def literals(node: ast.AST | None) -> list[str]:
+    """utter_… names in a response argument: a literal, or the literals of `a if … else b`."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("utter_"):
+        return [node.value]
+    if isinstance(node, ast.IfExp):
+        return literals(node.body) + literals(node.orelse)
+    return []
+
+
+def argument(call: ast.Call, position: int, keyword: str) -> ast.AST | None:
+    found = next((k.value for k in call.keywords if k.arg == keyword), None)
+    return found if found is not None else (call.args[position] if len(call.args) > position else None)
+
+
+def keywords(call: ast.Call) -> set[str] | None:
+    if any(k.arg is None for k in call.keywords):
+        return None
+    return {k.arg for k in call.keywords if k.arg not in NOT_VALUES}
+
+
+def site_of(path: Path, call: ast.Call) -> Site | None:
+    func = call.func
+    called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    if called == "utter_message":
+        return Site(path, call, literals(argument(call, 99, "response")), keywords(call), True)
+    if called == "part":  # Wording.part(name, **values)
+        return Site(path, call, literals(argument(call, 0, "name")), keywords(call), False)
+    if called == "Invalid":  # Invalid(response, {values})
+        values = argument(call, 1, "values")
+        keys = values.keys if isinstance(values, ast.Dict) else []
+        passed = {k.value for k in keys if isinstance(k, ast.Constant)}
+        return Site(path, call, literals(argument(call, 0, "response")), passed, False)
+    if called == "SlotSpec":  # SlotSpec(validator, explain, …): the explanation takes no values
+        return Site(path, call, literals(argument(call, 1, "explain")), set(), False)
+    if called == "tell_unavailable":  # tell_unavailable(dispatcher, error, response): passes the service's name
+        return Site(path, call, literals(argument(call, 2, "response")), {"service"}, True)
+    return None
+
+
+def sites_and_other_names() -> tuple[list[Site], list[tuple[str, str]]]:
+    """The places that name a response with its values, and the names found anywhere else (in tables)."""
+    sites: list[Site] = []
+    others: list[tuple[str, str]] = []
+    for path in ACTIONS:
+        tree = ast.parse(path.read_text("utf-8"))
+        at_sites: set[int] = set()
+        for node in ast.walk(tree):
+            site = site_of(path, node) if isinstance(node, ast.Call) else None
+            if site and site.names:
+                sites.append(site)
+                at_sites.update(id(n) for n in ast.walk(node) if literals(n) and isinstance(n, ast.Constant))
+        others += [
+            (f"{path.name}:{node.lineno}", node.value)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and literals(node) and id(node) not in at_sites
+        ]
+    return sites, others
+
+
+def test_every_response_the_actions_name_is_in_the_domain(domain: dict[str, Any]) -> None:
+    names = {
+        (f"{path.name}:{node.lineno}", node.value)
+        for path in ACTIONS
+        for node in ast.walk(ast.parse(path.read_text("utf-8")))
+        if literals(node) and isinstance(node, ast.Constant)
+    }
+    assert len(names) > 100  # the scan sees the actions' responses
+    missing = sorted(f"{where}: {name}" for where, name in names if name not in domain["responses"])
+    assert not missing, "\n".join(missing)
+
+
+def test_the_actions_pass_exactly_the_values_each_response_says(domain: dict[str, Any]) -> None:
+    """No value is computed for nothing (a renamed variable), and none is missing (it would be shown as {name})."""
+    slots = set(domain["slots"])
+    sites, others = sites_and_other_names()
+    assert len(sites) > 80
+    problems = []
+    for site in sites:
+        for name in site.names:
+            said = variables(domain["responses"].get(name, []))
+            if site.passed is None:
+                continue
+            if unused := site.passed - said:
+                problems.append(f"{site.where}: {name} does not use {sorted(unused)}")
+            if missing := said - site.passed - (slots if site.from_slots else set()):
+                problems.append(f"{site.where}: {name} needs {sorted(missing)}")
+    # Names kept elsewhere (tables of responses, of parts) are used without values.
+    for where, name in others:
+        if variables(domain["responses"].get(name, [])):
+            problems.append(f"{where}: {name} needs values but is named where none can be given")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_actions_send_responses_not_text() -> None:
+    """The actions send responses by name: none sends text of its own."""
+    for path in ACTIONS:
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            called = node.func if isinstance(node, ast.Call) else None
+            if isinstance(called, ast.Attribute) and called.attr == "utter_message":
+                assert argument(node, 0, "text") is None, f"{path.name}:{node.lineno} sends text instead of a response"
+                assert argument(node, 99, "response") is not None, f"{path.name}:{node.lineno} names no response"
