@@ -2,7 +2,8 @@
 
 python -m bot build     generate NLU assets from the gazetteers
 python -m bot train     build, then train (Rasa skips training when nothing changed)
-python -m bot run       train if needed, then start Rasa, actions, the services sandbox and the console
+python -m bot migrate   bring the conversation log's database (and the console's tables in it) to the newest schema
+python -m bot run       migrate, train if needed, then start Rasa, actions, the services sandbox and the console
 python -m bot serve     the Rasa server alone (the Procfile's `rasa` process)
 python -m bot actions   the action server alone (the Procfile's `actions` process)
 python -m bot shell     talk to the assistant in the terminal
@@ -87,7 +88,18 @@ def actions() -> None:
     action_server()
 
 
+def migrate(settings: Settings) -> None:
+    """Deployers run it once per release, before starting the Rasa replicas and the console (bot/log_migrations)."""
+    from bot.log_migrations import SchemaNotReady, migrate_database
+
+    try:
+        print(migrate_database(settings.conversation_log_url), flush=True)
+    except SchemaNotReady as error:
+        raise SystemExit(str(error)) from error
+
+
 def run(settings: Settings) -> None:
+    migrate(settings)  # before anything starts: the broker and the console find the schema they need
     train()
     print(
         "\n政务服务助手 is starting:\n"
@@ -124,7 +136,8 @@ def shell(settings: Settings) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot", description="政务服务助手")
-    parser.add_argument("command", choices=["build", "train", "run", "serve", "actions", "shell", "evaluate"])
+    commands = ["build", "train", "migrate", "run", "serve", "actions", "shell", "evaluate"]
+    parser.add_argument("command", choices=commands)
     parser.add_argument("--force", action="store_true", help="train even if nothing changed")
     options = parser.parse_args(argv)
     os.chdir(ROOT)
@@ -133,6 +146,8 @@ def main(argv: list[str] | None = None) -> None:
         build()
     elif options.command == "train":
         train(options.force)
+    elif options.command == "migrate":
+        migrate(settings)
     elif options.command == "run":
         run(settings)
     elif options.command == "serve":

@@ -11,7 +11,7 @@ else the YAML's ``url:``, else ``sqlite:///var/conversation_log.db``.
 
 Rows go to the table ``conversation_events`` (not Rasa's ``events``, which the SQL tracker store also uses):
 the masked event as JSON plus a few columns the console filters on (hashed sender, type, time, intent,
-confidence, action).
+confidence, action). The schema is versioned (bot/log_migrations, ``python -m bot migrate``).
 
 Once per sender, the table ``conversation_senders`` gets the real channel user id, sealed (bot/sealing.py: encrypted
 under ``PII_SEAL_KEY``), so an operator's takeover reply can reach the citizen; the events themselves never hold it.
@@ -39,6 +39,7 @@ from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 
+from bot.log_migrations import ensure_schema
 from bot.masking import (
     PERSONAL_FIELDS,
     asks_for_code,
@@ -108,7 +109,7 @@ def resolve_database_url(config_url: str | URL | None = None) -> str | URL:
     return os.environ.get("DATABASE_URL") or config_url or DEFAULT_DATABASE_URL
 
 
-def _prepare_database(url: str | URL) -> None:
+def prepare_database(url: str | URL) -> None:
     """Make the database reachable: the SQLite file's folder, or the PostgreSQL database itself."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -179,11 +180,11 @@ class MaskingSQLEventBroker(SQLEventBroker):
     ) -> None:
         # The parent's __init__ builds its URL from dialect/host/db pieces; we take one URL instead.
         self.url = url or resolve_database_url()
-        _prepare_database(self.url)
+        prepare_database(self.url)
         safe_url = make_url(self.url).render_as_string(hide_password=True)
         logger.debug("MaskingSQLEventBroker: connecting to %s", safe_url)
         self.engine = create_engine(self.url, **engine_kwargs)
-        self.Base.metadata.create_all(self.engine)
+        ensure_schema(self.engine)  # migrated here in development; refused in production until `bot migrate` ran
         self.sessionmaker = sessionmaker(bind=self.engine)
         self._memory = _ConversationMemory(echo_memory_seconds, echo_memory_conversations)
         # Senders whose sealed id is stored (or about to be): one row per sender, nothing to do on later turns.

@@ -31,6 +31,7 @@ class Command:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from bot.log_migrations import SchemaNotReady
     from bot.masking import install_log_masking
     from bot.production import enforce
     from console.app import create_app
@@ -42,7 +43,12 @@ def _serve(args: argparse.Namespace) -> int:
     # Behind a reverse proxy the client address (used by the login rate limit) comes from X-Forwarded-For,
     # trusted only from these proxy addresses.
     proxies = os.environ.get("CONSOLE_TRUSTED_PROXIES", "127.0.0.1")
-    uvicorn.run(create_app(settings), host=host, port=settings.port, proxy_headers=True, forwarded_allow_ips=proxies)
+    try:
+        app = create_app(settings)
+    except SchemaNotReady as error:  # production before `python -m bot migrate` (bot/log_migrations)
+        print(error, file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=host, port=settings.port, proxy_headers=True, forwarded_allow_ips=proxies)
     return 0
 
 
@@ -59,11 +65,16 @@ def _read_password() -> str:
 
 def _in_database(change: Callable[[Session], str]) -> int:
     """Run `change(db)` in one committed transaction; print its Chinese message, or the refusal and exit 2."""
+    from bot.log_migrations import SchemaNotReady
     from console.db import init_db, make_engine, session_factory, session_scope
     from console.users import UserError
 
     engine = make_engine(ConsoleSettings.from_env().database_url)
-    init_db(engine)
+    try:
+        init_db(engine)
+    except SchemaNotReady as error:  # production before `python -m bot migrate` (bot/log_migrations)
+        print(error, file=sys.stderr)
+        return 2
     try:
         with session_scope(session_factory(engine)) as db:
             message = change(db)

@@ -25,7 +25,8 @@ from console.web import render, resolve_viewer
 logger = logging.getLogger(__name__)
 
 ROUTERS = ("auth", "admin", "conversations", "review", "dashboard", "takeover", "unmask")
-PERIODIC_JOBS = ("console.index:refresh_index", "console.takeover:sync_handoffs")
+# The log's one reader feeds the index and the takeover queue; then stale handoffs are closed.
+PERIODIC_JOBS = ("console.projection:refresh", "console.takeover:close_stale_handoffs")
 STATIC_DIR = Path(__file__).parent / "static"
 
 SECURITY_HEADERS = {

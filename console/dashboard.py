@@ -2,7 +2,7 @@
 
 Which time counts: conversation figures (per day, containment, fallback and handoff rates) go by the time the
 conversation started; message figures (top intents, transactions, latency) by the time of the user message or
-result. Days are Asia/Shanghai days; a range is a pair of local dates, both inclusive.
+result. Days are China days (bot.clock.CHINA_TZ); a range is a pair of local dates, both inclusive.
 
 - containment rate: conversations without a handoff (`action_request_human`) / all conversations
 - fallback rate / handoff rate: conversations with at least one fallback / handoff, over all conversations
@@ -28,8 +28,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.clock import CHINA_TZ
 from bot.conversation_log import ConversationEvent
-from console.index import TIMEZONE, Conversation
+from bot.names import (
+    INTENT_LABELS,
+    RESULT_STATUSES,
+    SERVICE_LABELS,
+    TRANSACTION_RESULT_SLOT,
+    label,
+)
+from console.index import Conversation
 from console.search import local_day_start, parse_date
 
 logger = logging.getLogger(__name__)
@@ -39,53 +47,18 @@ MAX_DAYS = 366
 TOP_INTENTS = 10
 CACHE_SECONDS = 30.0
 PERCENTILES = (50, 90, 99)
-STATUSES = ("completed", "rejected", "error")
-STATUS_LABELS = {"completed": "成功", "rejected": "未通过", "error": "出错"}
-RESULT_SLOT = "transaction_result"
+STATUSES = RESULT_STATUSES
+RESULT_SLOT = TRANSACTION_RESULT_SLOT
+# The JSON's name of CHINA_TZ (UTC+8 all year, as Asia/Shanghai has been since 1991).
+TIMEZONE_NAME = "Asia/Shanghai"
 LATE_REPLY_SECONDS = 300  # a reply this long after the range's end still closes a turn that began inside it
 
-SERVICE_LABELS = {
-    "rent_subsidy": "租房补贴申请",
-    "rent_subsidy_policy": "租房补贴政策",
-    "rent_subsidy_status": "补贴进度查询",
-    "entry_control": "入境政策查询",
-    "port_status": "口岸通关查询",
-    "campus_search": "招聘信息查询",
-    "job_fair_registration": "招聘会报名",
-    "identity": "身份核验",
-}
-INTENT_LABELS = {
-    "greet": "问候",
-    "goodbye": "告别",
-    "thank": "致谢",
-    "affirm": "肯定",
-    "deny": "否定",
-    "help": "咨询服务范围",
-    "bot_challenge": "询问是否机器人",
-    "request_human": "转人工",
-    "cancel": "取消办理",
-    "out_of_scope": "超出服务范围",
-    "inform": "提供信息",
-    "show_more": "查看更多",
-    "nlu_fallback": "未能理解",
-    "rent_subsidy_apply": "申请租房补贴",
-    "rent_subsidy_status": "查询补贴进度",
-    "rent_subsidy_policy": "租房补贴政策",
-    "entry_control_query": "入境政策查询",
-    "port_status_query": "口岸通关查询",
-    "job_fair_search": "查找招聘会",
-    "job_search": "查找岗位",
-    "job_fair_register": "招聘会报名",
-    "job_fair_registrations": "查询报名记录",
-}
-
-
 def intent_label(name: str) -> str:
-    return INTENT_LABELS.get(name, name)
+    return label(INTENT_LABELS, name)
 
 
 def service_label(name: str) -> str:
-    return SERVICE_LABELS.get(name, name)
+    return label(SERVICE_LABELS, name)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -93,7 +66,7 @@ def service_label(name: str) -> str:
 
 
 def today_local(now: float | None = None) -> date:
-    return datetime.fromtimestamp(now if now is not None else time.time(), TIMEZONE).date()
+    return datetime.fromtimestamp(now if now is not None else time.time(), CHINA_TZ).date()
 
 
 @dataclass(frozen=True)
@@ -215,7 +188,7 @@ class Figures:
         return {
             "date_from": self.range.start.isoformat(),
             "date_to": self.range.end.isoformat(),
-            "timezone": str(TIMEZONE),
+            "timezone": TIMEZONE_NAME,
             "conversations": self.conversations,
             "conversations_per_day": [{"date": d.isoformat(), "conversations": n} for d, n in self.per_day],
             "contained": self.contained,
@@ -270,7 +243,7 @@ def _conversation_counts(session: Session, date_range: DateRange) -> tuple[int, 
 
 def _local_day(session: Session, column: Any) -> Any:
     """Days since 1970-01-01 in local time (Asia/Shanghai has kept UTC+8 without summer time since 1991)."""
-    offset = datetime.now(TIMEZONE).utcoffset() or timedelta(0)
+    offset = datetime.now(CHINA_TZ).utcoffset() or timedelta(0)
     shifted = (column + offset.total_seconds()) / 86400
     if session.get_bind().dialect.name == "postgresql":
         return sa.cast(sa.func.floor(shifted), sa.BigInteger)  # PostgreSQL's cast rounds; floor first

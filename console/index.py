@@ -4,19 +4,20 @@ A conversation is one sender's session: `action_session_start` / `session_starte
 the id of its first `conversation_events` row (stable, unique, no allocation needed), its events are the
 sender's rows with ids from there up to `last_event_id`.
 
-`refresh_index(session)` reads the rows with id > the last indexed id (kept in `console_index_state`) and
-updates channel, times, turns, intents, the lowest NLU confidence, outcome flags and the search tokens. It is
-idempotent and safe to run from several processes (the state row is locked). Rows committed out of id order
-(PostgreSQL with several writers) are caught by remembering id gaps for a while.
+The log's one reader (console/projection.py) hands new rows, in id order, to `apply_rows`, which updates channel,
+times, turns, intents, the lowest NLU confidence, outcome flags and the search tokens; rows committed late (with
+ids below rows already read) come the same way and update the conversation they belong to. `refresh_index(session)`
+runs that reader.
 
-Outcomes: completed / service_error from slot `transaction_result`, fallback (nlu_fallback or
-action_default_fallback), handoff (action_request_human), abandoned form (a form became active and ended
-without its submit action, or is still active with no activity for 30 minutes). Automatic flags are the
-outcomes plus low confidence (< 0.5).
+Outcomes: completed / service_error from slot `transaction_result` (bot.names.TRANSACTION_RESULT_SLOT),
+fallback (nlu_fallback or action_default_fallback), handoff (action_request_human), abandoned form (a form became
+active and ended without its submit action, or is still active with no activity for 30 minutes). Automatic flags
+are the outcomes plus low confidence (< 0.5).
 
 Full-text search over the masked user and bot texts is portable: texts become CJK unigrams + bigrams and
 lower-case ASCII words, stored space-separated in `console_search_text`; SQLite indexes them with an FTS5
-table, PostgreSQL with a GIN index on to_tsvector('simple', tokens). A query matches when all its tokens do.
+table, PostgreSQL with a GIN index on to_tsvector('simple', tokens) (both made by the migrations,
+bot/log_migrations/baseline.py). A query matches when all its tokens do.
 """
 
 from __future__ import annotations
@@ -30,22 +31,24 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 import yaml
 from sqlalchemy.orm import Session
 
+from bot.clock import CHINA_TZ
 from bot.conversation_log import ConversationEvent
-from console.db import Base
+from bot.names import CHANNEL_LABELS, TRANSACTION_RESULT_SLOT
+from console.db import Base, insert_ignore
 
-TIMEZONE = ZoneInfo("Asia/Shanghai")
+if TYPE_CHECKING:
+    from console.projection import LogRow
+
+TIMEZONE = CHINA_TZ  # the console's days, times and ranges are China time
 LOW_CONFIDENCE = 0.5
 STALE_FORM_SECONDS = 30 * 60
 BATCH_EVENTS = 20_000
-GAP_SECONDS = 600  # an id gap older than this is a rolled-back insert, not a late commit
-STATE_KEY = "conversation_index"
 STORIES_DIR = Path(__file__).resolve().parents[1] / "stories"
 
 OUTCOMES = ("completed", "fallback", "handoff", "abandoned_form", "service_error")
@@ -60,8 +63,7 @@ FLAG_LABELS = {
 }
 REVIEW_STATUSES = ("unreviewed", "reviewed")
 REVIEW_LABELS = {"unreviewed": "待审核", "reviewed": "已审核"}
-CHANNELS = ("rest", "webchat", "wechat", "telegram")
-CHANNEL_LABELS = {"rest": "REST 接口", "webchat": "网页聊天", "wechat": "微信公众号", "telegram": "Telegram"}
+CHANNELS = tuple(CHANNEL_LABELS)
 
 SESSION_START_ACTION = "action_session_start"
 FALLBACK_INTENT = "nlu_fallback"
@@ -80,21 +82,6 @@ KNOWN_SUBMIT_ACTIONS = {
 
 # ----------------------------------------------------------------------------------------------------
 # Tables
-
-
-class IndexState(Base):
-    __tablename__ = "console_index_state"
-    key = sa.Column(sa.String(64), primary_key=True)
-    last_event_id = sa.Column(sa.Integer, nullable=False, default=0)
-    updated_at = sa.Column(sa.Float)
-
-
-class IndexGap(Base):
-    """Event ids skipped over by the index that may still be committed (see module docstring)."""
-
-    __tablename__ = "console_index_gaps"
-    event_id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
-    seen_at = sa.Column(sa.Float, nullable=False)
 
 
 class Conversation(Base):
@@ -159,7 +146,8 @@ sa.Index("ix_console_conversation_intents_intent", ConversationIntent.intent, Co
 
 
 class SearchText(Base):
-    """Search tokens of a conversation's masked user and bot texts (see `text_tokens`)."""
+    """Search tokens of a conversation's masked user and bot texts (see `text_tokens`). Its full-text index (FTS_TABLE
+    and its triggers on SQLite, a GIN index on PostgreSQL) is made by the migrations: the model cannot declare it."""
 
     __tablename__ = "console_search_text"
     conversation_id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
@@ -167,27 +155,7 @@ class SearchText(Base):
 
 
 FTS_TABLE = "console_search_fts"
-for _statement in (
-    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(tokens, content='console_search_text', "
-    "content_rowid='conversation_id')",
-    # External-content FTS5 table kept in step by triggers (the documented pattern).
-    f"CREATE TRIGGER IF NOT EXISTS console_search_ai AFTER INSERT ON console_search_text BEGIN "
-    f"INSERT INTO {FTS_TABLE}(rowid, tokens) VALUES (new.conversation_id, new.tokens); END",
-    f"CREATE TRIGGER IF NOT EXISTS console_search_ad AFTER DELETE ON console_search_text BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, tokens) VALUES ('delete', old.conversation_id, old.tokens); END",
-    f"CREATE TRIGGER IF NOT EXISTS console_search_au AFTER UPDATE ON console_search_text BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, tokens) VALUES ('delete', old.conversation_id, old.tokens); "
-    f"INSERT INTO {FTS_TABLE}(rowid, tokens) VALUES (new.conversation_id, new.tokens); END",
-):
-    sa.event.listen(SearchText.__table__, "after_create", sa.DDL(_statement).execute_if(dialect="sqlite"))
-sa.event.listen(
-    SearchText.__table__,
-    "after_create",
-    sa.DDL(
-        "CREATE INDEX IF NOT EXISTS ix_console_search_tsv ON console_search_text "
-        "USING gin (to_tsvector('simple', tokens))"
-    ).execute_if(dialect="postgresql"),
-)
+
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -311,38 +279,18 @@ class _State:
 
 _NOT_COLUMNS = frozenset({"is_new", "new_intents", "new_tokens"})
 _STATE_COLUMNS = [Conversation.__table__.c[f.name] for f in fields(_State) if f.name not in _NOT_COLUMNS]
-_PARSED_TYPES = frozenset({"user", "bot", "active_loop"})
 
 
-@dataclass(slots=True)
-class _Row:
-    id: int
-    sender_id: str
-    type_name: str | None
-    timestamp: float
-    intent_name: str | None
-    intent_confidence: float | None
-    action_name: str | None
-    data: str | None
-
-    def event(self) -> dict[str, Any]:
-        try:
-            value = json.loads(self.data or "{}")
-        except ValueError:
-            return {}
-        return value if isinstance(value, dict) else {}
-
-
-def _starts_session(row: _Row) -> bool:
+def _starts_session(row: LogRow) -> bool:
     return row.type_name == "session_started" or (row.type_name == "action" and row.action_name == SESSION_START_ACTION)
 
 
-def _continues_start(state: _State, row: _Row) -> bool:
+def _continues_start(state: _State, row: LogRow) -> bool:
     """`session_started` right after `action_session_start` belongs to the conversation that action began."""
     return row.type_name == "session_started" and state.events == 1 and state.last_action == SESSION_START_ACTION
 
 
-def _apply(state: _State, row: _Row) -> None:
+def _apply(state: _State, row: LogRow) -> None:
     """Update one conversation with one event (events of a sender come in id order)."""
     state.last_event_id = max(state.last_event_id, row.id)
     state.last_at = max(state.last_at, row.timestamp or state.last_at)
@@ -353,9 +301,9 @@ def _apply(state: _State, row: _Row) -> None:
     elif kind == "action":
         _apply_action(state, row.action_name or "")
     elif kind == "slot":
-        if row.data and '"transaction_result"' in row.data:
+        if row.data and f'"{TRANSACTION_RESULT_SLOT}"' in row.data:
             event = row.event()
-            if event.get("name") == "transaction_result" and isinstance(event.get("value"), dict):
+            if event.get("name") == TRANSACTION_RESULT_SLOT and isinstance(event.get("value"), dict):
                 status = event["value"].get("status")
                 state.completed = state.completed or status == "completed"
                 state.service_error = state.service_error or status == "error"
@@ -365,7 +313,7 @@ def _apply(state: _State, row: _Row) -> None:
         state.new_tokens |= text_tokens(str(row.event().get("text") or ""))
 
 
-def _apply_user(state: _State, row: _Row) -> None:
+def _apply_user(state: _State, row: LogRow) -> None:
     event = row.event()
     state.turns += 1
     if state.open_form and state.form_closed:  # the form ended and no submit action followed
@@ -412,117 +360,11 @@ def _apply_loop(state: _State, form: str | None) -> None:
 
 
 def refresh_index(session: Session, *, batch_size: int = BATCH_EVENTS, max_batches: int | None = None) -> int:
-    """Index the conversation log's new rows; returns how many rows were read. Commits after every batch."""
-    total, batches = 0, 0
-    while max_batches is None or batches < max_batches:
-        count = _refresh_batch(session, batch_size)
-        session.commit()
-        total += count
-        batches += 1
-        if count < batch_size:
-            break
-    return total
+    """Read the conversation log's new rows (into the index and the takeover queue); returns how many were read.
+    Commits after every batch."""
+    from console.projection import refresh  # the projection imports this module
 
-
-def _lock_state(session: Session) -> IndexState:
-    query = session.query(IndexState).filter(IndexState.key == STATE_KEY)
-    if session.get_bind().dialect.name == "sqlite":
-        # Take SQLite's write lock now: a second refresh waits here instead of reading the same rows.
-        session.execute(sa.update(IndexState).where(IndexState.key == STATE_KEY).values(key=STATE_KEY))
-    state = query.with_for_update().one_or_none()
-    if state is None:
-        insert = _insert_ignore(session, IndexState.__table__, ["key"])
-        session.execute(insert, [{"key": STATE_KEY, "last_event_id": 0}])
-        state = query.with_for_update().one()
-    return state
-
-
-def _insert_ignore(session: Session, table: sa.Table, keys: list[str]) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-
-        return insert(table).on_conflict_do_nothing(index_elements=keys)
-    return table.insert().prefix_with("OR IGNORE")
-
-
-_EVENT_COLUMNS = [
-    ConversationEvent.id, ConversationEvent.sender_id, ConversationEvent.type_name, ConversationEvent.timestamp,
-    ConversationEvent.intent_name, ConversationEvent.intent_confidence, ConversationEvent.action_name,
-]
-
-
-def _read_rows(session: Session, condition: Any, limit: int | None = None) -> list[_Row]:
-    # The JSON is only needed for the few kinds whose details count (texts, form changes, results).
-    data = sa.case(
-        (ConversationEvent.type_name.in_(sorted(_PARSED_TYPES)), ConversationEvent.data),
-        (sa.and_(ConversationEvent.type_name == "slot", ConversationEvent.data.like('%"transaction_result"%')),
-         ConversationEvent.data),
-        else_=sa.null(),
-    )
-    query = sa.select(*_EVENT_COLUMNS, data).where(condition).order_by(ConversationEvent.id)
-    if limit:
-        query = query.limit(limit)
-    # Straight through the driver's cursor: SQLAlchemy's per-row result processing cost more than the
-    # query itself on a backlog of millions of rows.
-    connection = session.connection()
-    compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    args = [params[name] for name in compiled.positiontup] if compiled.positional else params
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(compiled.string, args)
-        return [_Row(*row) for row in cursor.fetchall()]
-    finally:
-        cursor.close()
-
-
-def _nothing_new(session: Session) -> bool:
-    """A cheap read first, so an idle console does not take the write lock every few seconds."""
-    last = session.execute(sa.select(IndexState.last_event_id).where(IndexState.key == STATE_KEY)).scalar()
-    newest = session.execute(sa.select(sa.func.max(ConversationEvent.id))).scalar()
-    gaps = session.execute(sa.select(IndexGap.event_id).limit(1)).first()
-    return newest is None or (last is not None and newest <= last and gaps is None)
-
-
-def _refresh_batch(session: Session, batch_size: int) -> int:
-    if _nothing_new(session):
-        return 0
-    state = _lock_state(session)
-    last = state.last_event_id
-    rows = _read_rows(session, ConversationEvent.id > last, batch_size)
-    late = _late_rows(session)
-    if not rows and not late:
-        return 0
-    now = time.time()
-    new_last = rows[-1].id if rows else last
-    _remember_gaps(session, last, [r.id for r in rows], now)
-    rows = sorted(late + rows, key=lambda r: r.id)
-    _index_rows(session, [r for r in rows if r.sender_id])
-    state.last_event_id = new_last
-    state.updated_at = now
-    return len(rows)
-
-
-def _remember_gaps(session: Session, last: int, ids: list[int], now: float) -> None:
-    previous, gaps = last, []
-    for event_id in ids:
-        gaps += range(previous + 1, event_id) if event_id - previous <= 1000 else []
-        previous = event_id
-    if gaps and last > 0:  # before the first refresh there is nothing to be late for
-        session.execute(_insert_ignore(session, IndexGap.__table__, ["event_id"]),
-                        [{"event_id": g, "seen_at": now} for g in gaps])
-
-
-def _late_rows(session: Session) -> list[_Row]:
-    """Rows committed after the index moved past their id; forget gaps older than GAP_SECONDS."""
-    session.execute(sa.delete(IndexGap).where(IndexGap.seen_at < time.time() - GAP_SECONDS))
-    gaps = [g for (g,) in session.execute(sa.select(IndexGap.event_id).limit(5000))]
-    if not gaps:
-        return []
-    rows = _read_rows(session, ConversationEvent.id.in_(gaps))
-    if rows:
-        session.execute(sa.delete(IndexGap).where(IndexGap.event_id.in_([r.id for r in rows])))
-    return rows
+    return refresh(session, batch_size=batch_size, max_batches=max_batches).rows
 
 
 def _chunks(items: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
@@ -554,13 +396,14 @@ def _conversation_before(session: Session, sender: str, event_id: int) -> _State
     return _State.load(row) if row is not None else None
 
 
-def _new_state(row: _Row) -> _State:
+def _new_state(row: LogRow) -> _State:
     return _State(id=row.id, sender_id=row.sender_id, last_event_id=row.id, started_at=row.timestamp or 0.0,
                   last_at=row.timestamp or 0.0)
 
 
-def _index_rows(session: Session, rows: list[_Row]) -> None:
-    by_sender: dict[str, list[_Row]] = defaultdict(list)
+def apply_rows(session: Session, rows: list[LogRow]) -> None:
+    """Index log rows handed over by the reader (console/projection.py): new ones and late ones, in id order."""
+    by_sender: dict[str, list[LogRow]] = defaultdict(list)
     for row in rows:
         by_sender[row.sender_id].append(row)
     latest = _latest_conversations(session, list(by_sender))
@@ -597,7 +440,7 @@ def _write(session: Session, states: list[_State]) -> None:
         session.execute(statement, [{f"_{k}": v for k, v in s.columns().items()} for s in old])
     intents = [{"conversation_id": s.id, "intent": i} for s in states for i in s.new_intents]
     if intents:
-        session.execute(_insert_ignore(session, ConversationIntent.__table__, ["conversation_id", "intent"]), intents)
+        session.execute(insert_ignore(session, ConversationIntent.__table__, ["conversation_id", "intent"]), intents)
     _write_tokens(session, [s for s in states if s.new_tokens])
 
 

@@ -1,10 +1,13 @@
 """Takeover: citizens who asked for a human wait in a queue; an operator takes the conversation (Rasa pauses it, the
 assistant stays silent), replies through the citizen's own channel, and hands it back (Rasa resumes it).
 
-The queue is fed from the masked conversation log: every `action_request_human` event becomes a waiting handoff
-(`sync_handoffs`, a periodic job of the console). Replies are bot events appended through Rasa's HTTP API with
-`output_channel=latest`, so Rasa delivers them through the channel the citizen last wrote from and stores them in
-the tracker, from where the event broker puts them, masked, into the log like every other message.
+The queue is fed from the masked conversation log: the log's one reader (console/projection.py) hands every new row
+to `apply_rows`, and each `action_request_human` event becomes a waiting handoff; `close_stale_handoffs` (a periodic
+job of the console) closes the ones nobody took and the ones Rasa answers again.
+
+Replies are bot events appended through Rasa's HTTP API with `output_channel=latest`, so Rasa delivers them through
+the channel the citizen last wrote from and stores them in the tracker, from where the event broker puts them,
+masked, into the log like every other message.
 """
 
 from __future__ import annotations
@@ -15,18 +18,22 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from bot.conversation_log import ConversationEvent, purge_unused_senders, sealed_sender
 from bot.masking import hash_sender_id, mask_text
+from bot.names import CHANNEL_LABELS
 from bot.sealing import InvalidSeal, unseal
 from console.db import Base
 from console.rasa_client import RasaClient, RasaError, blocking
 from console.users import User
 from console.web import audit
+
+if TYPE_CHECKING:
+    from console.projection import LogRow
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +47,8 @@ CLOSED_REASONS = {
     "expired": "等待超时，已自动关闭",
     "session_restarted": "会话已重新开始（如市民长时间未发消息后再次留言），智能助手已恢复应答",
 }
-CHANNEL_LABELS = {"rest": "REST 接口", "webchat": "网页聊天", "wechat": "微信公众号", "telegram": "Telegram"}
 DELIVERABLE_CHANNELS = frozenset(CHANNEL_LABELS)  # channels with an output channel for messages outside a turn
 MAX_REPLY_CHARS = 2000
-SYNC_BATCH = 1000
-# With several Rasa replicas writing to PostgreSQL, a row may commit after rows with higher ids: each run looks
-# this many ids behind its cursor, and remembers every request it handled (HandoffRequest) so none counts twice.
-LOOKBACK_IDS = 2000
 MESSAGE_TYPES = ("user", "bot", "pause", "resume")
 # Events after which Rasa answers again: a pause is undone by resume, restart and a new session.
 CONTROL_TYPES = ("pause", "resume", "restart", "session_started")
@@ -100,19 +102,12 @@ class Handoff(Base):
 
 
 class HandoffRequest(Base):
-    """Every action_request_human row handled: the first of a sender opens a handoff, later ones join it."""
+    """Every action_request_human row handled: the first of a sender opens a handoff, later ones join it. The reader
+    hands each row over once; this also keeps the one-time catch-up of migration 0002 from counting one twice."""
 
     __tablename__ = "handoff_requests"
     event_id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
     handoff_id = sa.Column(sa.Integer, nullable=False, index=True)
-
-
-class HandoffSync(Base):
-    """How far `sync_handoffs` has read the conversation log (one row)."""
-
-    __tablename__ = "handoff_sync"
-    id = sa.Column(sa.Integer, primary_key=True)
-    last_event_id = sa.Column(sa.Integer, nullable=False, default=0)
 
 
 class TakeoverError(Exception):
@@ -127,41 +122,43 @@ class TakeoverError(Exception):
 
 
 def sync_handoffs(session: Session, now: float | None = None) -> int:
-    """Periodic job: new handoff requests in the log become waiting handoffs (one open handoff per sender: a second
-    request while one is open joins it); stale ones are closed. Returns how many handoffs were created."""
+    """Read the log's new rows (into the index and this queue), then close stale handoffs. Returns how many handoffs
+    this call opened."""
+    from console.projection import refresh  # the projection imports this module
+
     now = time.time() if now is None else now
-    cursor = session.get(HandoffSync, 1)
-    if cursor is None:
-        cursor = HandoffSync(id=1, last_event_id=0)
-        session.add(cursor)
-    rows = (
-        session.query(ConversationEvent.id, ConversationEvent.sender_id, ConversationEvent.timestamp)
-        .filter(ConversationEvent.id > max(cursor.last_event_id - LOOKBACK_IDS, 0))
-        .filter(ConversationEvent.type_name == "action", ConversationEvent.action_name == REQUEST_ACTION)
-        .order_by(ConversationEvent.id)
-        .limit(SYNC_BATCH + LOOKBACK_IDS)
-        .all()
-    )
-    handled = _handled(session, [row.id for row in rows])
-    new_rows = [row for row in rows if row.id not in handled and row.sender_id]
+    created = refresh(session, now=now).handoffs
+    close_stale_handoffs(session, now)
+    return created
+
+
+def apply_rows(session: Session, rows: list[LogRow], now: float) -> int:
+    """New handoff requests among log rows handed over by the reader become waiting handoffs (one open handoff per
+    sender: a second request while one is open joins it). Returns how many handoffs were opened."""
+    requests = [row for row in rows if row.type_name == "action" and row.action_name == REQUEST_ACTION]
+    handled = _handled(session, [row.id for row in requests])
+    new_rows = [row for row in requests if row.id not in handled and row.sender_id]
     created = 0
     open_handoffs = _open_handoffs(session, {row.sender_id for row in new_rows})
-    for event_id, sender, timestamp in new_rows:
-        handoff = open_handoffs.get(sender)
-        stale = now - (timestamp or now) > max_wait_seconds()
+    for row in new_rows:
+        handoff = open_handoffs.get(row.sender_id)
+        stale = now - (row.timestamp or now) > max_wait_seconds()
         if handoff is None or (handoff.status == CLOSED and not stale):
-            handoff = _new_handoff(session, event_id, sender, timestamp or now, now)
+            handoff = _new_handoff(session, row.id, row.sender_id, row.timestamp or now, now)
             session.add(handoff)
             session.flush()  # its id, for the request row
             created += 1
-            open_handoffs[sender] = handoff  # later requests join it (an expired one: only other old requests)
-        session.add(HandoffRequest(event_id=event_id, handoff_id=handoff.id))
-    if rows and rows[-1].id > cursor.last_event_id:
-        cursor.last_event_id = rows[-1].id
+            open_handoffs[row.sender_id] = handoff  # later requests join it (an expired one: only other old requests)
+        session.add(HandoffRequest(event_id=row.id, handoff_id=handoff.id))
     session.flush()
+    return created
+
+
+def close_stale_handoffs(session: Session, now: float | None = None) -> None:
+    """Periodic job: close requests nobody took in time, and takeovers Rasa has ended by answering again."""
+    now = time.time() if now is None else now
     _expire_waiting(session, now)
     _close_restarted(session, now)
-    return created
 
 
 def _handled(session: Session, event_ids: list[int]) -> set[int]:

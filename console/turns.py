@@ -10,17 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-SERVICE_LABELS = {
-    "rent_subsidy": "租房补贴申请",
-    "rent_subsidy_status": "租房补贴进度查询",
-    "rent_subsidy_policy": "租房补贴政策",
-    "job_fair_registration": "招聘会报名",
-    "campus_search": "招聘信息查询",
-    "entry_control": "入境政策查询",
-    "port_status": "口岸状态查询",
-    "identity": "身份核验",
-}
-STATUS_LABELS = {"completed": "成功", "rejected": "未通过", "error": "服务异常"}
+from bot.names import SERVICE_LABELS, STATUS_LABELS, TRANSACTION_RESULT_SLOT, label
+
 HIDDEN_ACTIONS = frozenset({"action_listen"})
 TOP_ALTERNATIVES = 3
 
@@ -115,11 +106,11 @@ def _item(event_id: int, event: dict[str, Any]) -> Item | None:
         return Item("bot", event_id, ts, str(event.get("text") or ""), buttons=buttons)
     if kind == "slot":
         name, value = str(event.get("name") or ""), event.get("value")
-        if name == "transaction_result" and isinstance(value, dict):
+        if name == TRANSACTION_RESULT_SLOT and isinstance(value, dict):
             result = {
-                "service": SERVICE_LABELS.get(str(value.get("service")), str(value.get("service"))),
+                "service": label(SERVICE_LABELS, str(value.get("service"))),
                 "status": str(value.get("status")),
-                "status_label": STATUS_LABELS.get(str(value.get("status")), str(value.get("status"))),
+                "status_label": label(STATUS_LABELS, str(value.get("status"))),
                 "reference": value.get("reference"),
             }
             return Item("result", event_id, ts, name, _value_text(value), result=result)

@@ -38,17 +38,17 @@ import hmac
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
 
+from bot.clock import CHINA_TZ
 from bot.masking import mask_text
 from console.db import session_scope
 from console.sessions import find_session
@@ -58,7 +58,7 @@ COOKIE_NAME = "govbot_console"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 MAX_FORM_BYTES = 1_000_000
-TIMEZONE = ZoneInfo("Asia/Shanghai")
+TIMEZONE = CHINA_TZ  # operators read China time
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 NAV_ITEMS = (  # (label, path, admin only)
@@ -220,9 +220,9 @@ def _as_datetime(value: Any) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=ZoneInfo("UTC"))
+        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     else:
-        moment = datetime.fromtimestamp(float(value), tz=ZoneInfo("UTC"))
+        moment = datetime.fromtimestamp(float(value), tz=timezone.utc)
     return moment.astimezone(TIMEZONE)
 
 

@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from bot.names import STATUS_LABELS
 from console import charts
 from console.dashboard import (
     PERCENTILES,
-    STATUS_LABELS,
     STATUSES,
     DateRange,
     Figures,
