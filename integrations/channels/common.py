@@ -1,4 +1,5 @@
-"""What every channel does the same way: run one turn, collect the replies, limit floods."""
+"""What every channel does the same way: run one turn, collect the replies, limit floods, check requests, and fail
+visibly when a message sent outside a turn cannot be delivered."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 
@@ -36,7 +37,7 @@ class RateLimit:
 
     @classmethod
     def from_env(cls) -> RateLimit:
-        # CHANNEL_RATE_LIMIT="20/60": at most 20 messages per user in any 60-second window.
+        # CHANNEL_RATE_LIMIT="20/60": at most 20 messages per user in any 60-second window (ratelimit.py).
         raw = os.environ.get("CHANNEL_RATE_LIMIT", "20/60")
         limit, window = raw.split("/", 1)
         return cls(int(limit), int(window))
@@ -163,3 +164,31 @@ async def collect_turn(
         )
     )
     return collector.messages
+
+
+# -- messages outside a turn -------------------------------------------------------------------------------------
+# An operator's takeover reply or the notice that the assistant is back: Rasa sends them through
+# `InputChannel.get_output_channel()` when the console appends a bot event with
+# `?output_channel=latest&execute_side_effects=true` (see console/rasa_client.py).
+
+
+class DeliveryFailed(RuntimeError):
+    """The message did not reach the user; the text (Chinese) is shown to the operator. Rasa then answers the console
+    with an error and does not store the message, so an operator never believes an undelivered reply arrived."""
+
+
+class UnavailableOutputChannel(OutputChannel):
+    """For a channel that is not configured: every message fails with the reason."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    @classmethod
+    def name(cls) -> str:
+        return "unavailable"
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        raise DeliveryFailed(self.reason)
+
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        raise DeliveryFailed(self.reason)

@@ -11,8 +11,10 @@ import time
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
+from pyrate_limiter import AbstractClock
 
 from bot.settings import Settings
+from integrations.channels.ratelimit import memory_limiter, redis_limiter
 
 PREFIX = "govbot:channel:"
 OUTBOX_LIMIT = 100  # messages kept per outbox: an outbox nobody reads must not grow without bound
@@ -28,7 +30,8 @@ class ChannelState(Protocol):
     async def get(self, key: str) -> Any | None: ...
 
     async def hit(self, key: str, limit: int, window: int) -> bool:
-        """Count one event for `key`; False once more than `limit` happened within `window` seconds."""
+        """True when fewer than `limit` events of `key` were allowed in the last `window` seconds (this one is then
+        counted); False otherwise (not counted). Both backends decide alike (ratelimit.py)."""
 
     async def push(self, key: str, value: Any, ttl: int) -> None:
         """Append a JSON-serialisable value to the list `key` (kept `ttl` seconds after the last push; only the
@@ -41,17 +44,15 @@ class ChannelState(Protocol):
 class MemoryChannelState:
     """In-process equivalent for the embedded default (one Rasa process, nothing shared)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: AbstractClock | None = None) -> None:
         self._values: dict[str, tuple[float, Any]] = {}
-        self._hits: dict[str, list[float]] = {}
         self._lists: dict[str, tuple[float, list[Any]]] = {}
+        self._limiter = memory_limiter(clock)
 
     def _sweep(self, now: float) -> None:
         # Cheap amortised clean-up so a long-running process does not grow without bound.
         if len(self._values) > 10_000:
             self._values = {k: v for k, v in self._values.items() if v[0] > now}
-        if len(self._hits) > 10_000:
-            self._hits = {k: v for k, v in self._hits.items() if v and v[-1] > now - 3600}
         if len(self._lists) > 10_000:
             self._lists = {k: v for k, v in self._lists.items() if v[0] > now}
 
@@ -74,12 +75,7 @@ class MemoryChannelState:
         return current[1]
 
     async def hit(self, key: str, limit: int, window: int) -> bool:
-        now = time.monotonic()
-        self._sweep(now)
-        recent = [t for t in self._hits.get(key, []) if t > now - window]
-        recent.append(now)
-        self._hits[key] = recent
-        return len(recent) <= limit
+        return await self._limiter.allow(key, limit, window)
 
     async def push(self, key: str, value: Any, ttl: int) -> None:
         now = time.monotonic()
@@ -95,8 +91,9 @@ class MemoryChannelState:
 
 
 class RedisChannelState:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, clock: AbstractClock | None = None) -> None:
         self.redis = aioredis.from_url(url)
+        self._limiter = redis_limiter(self.redis, PREFIX + "rate:", clock)
 
     async def claim(self, key: str, ttl: int) -> bool:
         return bool(await self.redis.set(PREFIX + key, 1, nx=True, ex=ttl))
@@ -109,11 +106,7 @@ class RedisChannelState:
         return None if raw is None else json.loads(raw)
 
     async def hit(self, key: str, limit: int, window: int) -> bool:
-        # Fixed window counter: INCR + EXPIRE in one round trip, atomic across replicas.
-        bucket = f"{PREFIX}rate:{key}:{int(time.time()) // window}"
-        async with self.redis.pipeline(transaction=True) as pipe:
-            count, _ = await pipe.incr(bucket).expire(bucket, window).execute()
-        return int(count) <= limit
+        return await self._limiter.allow(key, limit, window)
 
     async def push(self, key: str, value: Any, ttl: int) -> None:
         name = PREFIX + "list:" + key

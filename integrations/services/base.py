@@ -1,6 +1,7 @@
 """Shared plumbing of the government-service clients: configuration, timeouts, retries, structured errors.
 
-Retries happen only where repeating is harmless: GET requests and POSTs that carry an Idempotency-Key.
+Retries happen only where repeating is harmless: GET requests and POSTs that carry an Idempotency-Key, and only
+after failures that may pass (integrations/retry.py holds the policy).
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from tenacity import wait_exponential
+
+from integrations.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +41,11 @@ class ServiceUnavailable(ServiceError):
     @property
     def message(self) -> str:
         return str(self)
+
+
+class _Transient(ServiceUnavailable):
+    """No connection, a timeout, a 502/503/504: may pass, so worth another attempt when the request may be repeated.
+    Callers only ever see a plain ServiceUnavailable."""
 
 
 class ServiceRejected(ServiceError):
@@ -150,34 +159,46 @@ class BaseServiceClient:
         idempotency_key: str | None = None,
     ) -> tuple[int, Any]:
         """Send the request (retrying if idempotent) and return (status, parsed JSON body)."""
-        retryable = method.upper() == "GET" or idempotency_key is not None
-        attempts = 1 + (self.config.max_retries if retryable else 0)
+        repeatable = method.upper() == "GET" or idempotency_key is not None
+        policy = self._retry_policy(repeatable)
         headers = self._headers(token, chat_user, idempotency_key)
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
         started = time.monotonic()
-        for attempt in range(attempts):
+
+        async def attempt() -> tuple[int, Any]:
+            # One attempt may not outlast the overall deadline either.
             remaining = self.config.deadline - (time.monotonic() - started)
-            try:
-                response = await asyncio.wait_for(
-                    self._client().request(method, path, params=clean_params, json=json, headers=headers),
-                    timeout=max(0.1, min(self.config.timeout, remaining)),
-                )
-            except (httpx.TransportError, asyncio.TimeoutError) as exc:
-                failure = ServiceUnavailable(self.service_name, _reason(exc))
-            else:
-                if response.status_code not in RETRYABLE_STATUS and response.status_code < 500:
-                    return self._parse(response)
-                failure = ServiceUnavailable(self.service_name, f"http_{response.status_code}")
-                if response.status_code not in RETRYABLE_STATUS:
-                    raise failure  # a 500 is a bug on their side: repeating will not help
-            pause = self.config.backoff * (2**attempt)
-            elapsed = time.monotonic() - started
-            if attempt + 1 >= attempts or elapsed + pause >= self.config.deadline:
-                break
-            logger.info("%s %s failed (%s), retrying", method, path, failure.reason)
-            await asyncio.sleep(pause)
-        logger.warning("%s %s: service unavailable (%s)", method, path, failure.reason)
-        raise failure
+            timeout = max(0.1, min(self.config.timeout, remaining))
+            return await self._attempt(method, path, timeout, params=clean_params, json=json, headers=headers)
+
+        def on_retry(failure: BaseException, _attempt: int, _pause: float) -> None:
+            logger.info("%s %s failed (%s), retrying", method, path, getattr(failure, "reason", failure))
+
+        try:
+            return await policy.run_async(attempt, on_retry)
+        except _Transient as failure:
+            logger.warning("%s %s: service unavailable (%s)", method, path, failure.reason)
+            raise ServiceUnavailable(failure.service, failure.reason) from None
+
+    def _retry_policy(self, repeatable: bool) -> RetryPolicy:
+        """Transient failures only, and only when repeating is harmless; pauses of backoff, 2x backoff, ..."""
+        return RetryPolicy(
+            transient=lambda failure: isinstance(failure, _Transient),
+            wait=wait_exponential(multiplier=self.config.backoff),
+            attempts=1 + (self.config.max_retries if repeatable else 0),
+            deadline=self.config.deadline,
+        )
+
+    async def _attempt(self, method: str, path: str, timeout: float, **request: Any) -> tuple[int, Any]:
+        try:
+            response = await asyncio.wait_for(self._client().request(method, path, **request), timeout=timeout)
+        except (httpx.TransportError, asyncio.TimeoutError) as exc:
+            raise _Transient(self.service_name, _reason(exc)) from None
+        if response.status_code in RETRYABLE_STATUS:
+            raise _Transient(self.service_name, f"http_{response.status_code}")
+        if response.status_code >= 500:
+            raise ServiceUnavailable(self.service_name, f"http_{response.status_code}")  # a bug on their side
+        return self._parse(response)
 
     def _parse(self, response: httpx.Response) -> tuple[int, Any]:
         try:

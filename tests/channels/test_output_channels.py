@@ -22,11 +22,11 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from console.rasa_client import RasaClient, RasaError
-from integrations.channels.output import DeliveryFailed
-from integrations.channels.telegram_bot import SECRET_HEADER
+from integrations.channels.common import DeliveryFailed
+from integrations.channels.telegram.inbound import SECRET_HEADER
 from integrations.channels.wechat import WeChatInput
-from integrations.channels.wechat.config import WeChatConfig
 from integrations.channels.wechat.output import NOT_DELIVERED_TEXT
+from integrations.channels.wechat.settings import WeChatConfig
 from tests.channels.fake_telegram import FakeTelegram, fake_telegram_for, text_update
 from tests.channels.fake_wechat import FakeWeChatApi, new_openid
 from tests.e2e.stack import Stack, free_port

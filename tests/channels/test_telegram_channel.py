@@ -18,10 +18,10 @@ from rasa.core.channels.channel import UserMessage
 
 from integrations.channels.common import OnNewMessage
 from integrations.channels.state import RedisChannelState
-from integrations.channels.telegram_bot import SECRET_HEADER, TelegramInput
-from integrations.channels.telegram_config import TelegramConfig
-from integrations.channels.telegram_handler import ERROR_TEXT
-from integrations.channels.telegram_render import TEXT_LIMIT, utf16_len
+from integrations.channels.telegram.handler import ERROR_TEXT
+from integrations.channels.telegram.inbound import SECRET_HEADER, TelegramInput
+from integrations.channels.telegram.render import TEXT_LIMIT, utf16_len
+from integrations.channels.telegram.settings import TelegramConfig
 from tests.channels.conftest import CHANNEL_REDIS_URL
 from tests.channels.fake_telegram import FakeTelegram, fake_telegram_for, text_update
 from tests.sanic_server import serve_channel

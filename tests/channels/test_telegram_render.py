@@ -9,8 +9,8 @@ import pytest
 from telegram import Bot
 
 from integrations.channels.state import MemoryChannelState
-from integrations.channels.telegram_queue import ChatQueues
-from integrations.channels.telegram_render import (
+from integrations.channels.telegram.queues import ChatQueues
+from integrations.channels.telegram.render import (
     BUTTONS_ONLY_TEXT,
     CALLBACK_PREFIX,
     TEXT_LIMIT,
@@ -21,7 +21,7 @@ from integrations.channels.telegram_render import (
     split_text,
     utf16_len,
 )
-from integrations.channels.telegram_updates import Inbound, Kind, MalformedUpdate, classify, parse_update
+from integrations.channels.telegram.updates import Inbound, Kind, MalformedUpdate, classify, parse_update
 from tests.channels.fake_telegram import (
     callback_update,
     group_text_update,

@@ -1,4 +1,4 @@
-"""`python -m integrations.channels.telegram_setup` against the fake Bot API (run as the real command)."""
+"""`python -m integrations.channels.telegram.commands` against the fake Bot API (run as the real command)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def fake(channel_env: dict[str, str]) -> FakeTelegram:
 
 def setup_command(channel_env: dict[str, str], *args: str, **env: str) -> subprocess.CompletedProcess:
     full_env = {**os.environ, **channel_env, "PYTHONPATH": str(ROOT), **env}
-    return subprocess.run([sys.executable, "-m", "integrations.channels.telegram_setup", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "integrations.channels.telegram.commands", *args], cwd=ROOT,
                           env=full_env, capture_output=True, text=True, timeout=60)
 
 

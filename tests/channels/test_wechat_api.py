@@ -18,9 +18,9 @@ import pytest
 from integrations.channels.state import MemoryChannelState
 from integrations.channels.wechat import WeChatInput
 from integrations.channels.wechat.api import WeChatApi
-from integrations.channels.wechat.config import WeChatConfig
 from integrations.channels.wechat.delivery import Deliveries
 from integrations.channels.wechat.menu import load_menu
+from integrations.channels.wechat.settings import WeChatConfig
 from tests.channels.fake_wechat import (
     ChannelServer,
     FakeWeChatApi,
@@ -124,8 +124,8 @@ def test_a_busy_wechat_is_retried_a_bounded_number_of_times(fake: FakeWeChatApi)
 def run_menu_command(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("WECHAT_") and k != "REDIS_URL"}
     return subprocess.run(
-        [sys.executable, "-m", "integrations.channels.wechat_menu"], cwd=ROOT, capture_output=True, text=True,
-        env={**clean, "PYTHONPATH": str(ROOT), **env}, timeout=60,
+        [sys.executable, "-m", "integrations.channels.wechat.commands", "menu"], cwd=ROOT, capture_output=True,
+        text=True, env={**clean, "PYTHONPATH": str(ROOT), **env}, timeout=60,
     )
 
 

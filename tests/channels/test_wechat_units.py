@@ -12,8 +12,7 @@ from wechatpy.crypto import PrpCrypto, WeChatCrypto
 
 from integrations.channels.common import MAX_MESSAGE_CHARS, TOO_LONG_TEXT, UNSUPPORTED_TEXT
 from integrations.channels.state import MemoryChannelState
-from integrations.channels.wechat.config import WeChatConfig
-from integrations.channels.wechat.inbound import (
+from integrations.channels.wechat.checks import (
     Rejected,
     check_body,
     dedup_key,
@@ -23,7 +22,7 @@ from integrations.channels.wechat.inbound import (
     sign,
     verify_request,
 )
-from integrations.channels.wechat.menu import MENU_FILE, load_menu, parse_menu
+from integrations.channels.wechat.menu import load_menu, parse_menu
 from integrations.channels.wechat.replay import admit, replay_ttl
 from integrations.channels.wechat.replies import (
     LETTER_MENU_HEADER,
@@ -48,8 +47,10 @@ from integrations.channels.wechat.routing import (
     Turn,
     route,
 )
+from integrations.channels.wechat.settings import WeChatConfig
 from tests.channels.env import aes_key
 from tests.channels.fake_wechat import ACCOUNT, message_xml
+from tests.e2e.stack import ROOT
 
 CURRENT, PREVIOUS, OTHER = aes_key(b"current"), aes_key(b"previous"), aes_key(b"other")
 CONFIG = WeChatConfig.from_env({
@@ -302,7 +303,7 @@ def test_passive_replies_are_wechat_xml_and_encrypted_in_safe_mode() -> None:
 
 def domain_intents() -> set[str]:
     intents: set[str] = set()
-    for path in (MENU_FILE.parents[2] / "domain").glob("*.yml"):
+    for path in (ROOT / "domain").glob("*.yml"):
         intents.update(yaml.safe_load(path.read_text("utf-8")).get("intents") or [])
     return intents
 

@@ -76,5 +76,13 @@ def failing_server() -> Iterator[FakeServer]:
 
 
 @pytest.fixture
+def broken_server() -> Iterator[FakeServer]:
+    fake, server = _start_fake(delay=0.0, status=500)
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
 def closed_port_url() -> str:
     return f"http://127.0.0.1:{free_port()}"

@@ -45,12 +45,30 @@ async def test_get_requests_are_retried_with_backoff(failing_server):
     assert len(failing_server.requests) == 3
 
 
+async def test_a_server_error_is_not_retried_even_for_a_get(broken_server):
+    """A 500 is a bug on the service's side: asking again would only make the citizen wait longer."""
+    config = ClientConfig(base_url=broken_server.url, max_retries=2, backoff=0.05)
+    async with ImmigrationClient(config) as client:
+        with pytest.raises(ServiceUnavailable) as caught:
+            await client.get_country("美国")
+    assert len(broken_server.requests) == 1
+    assert caught.value.reason == "http_500" and type(caught.value) is ServiceUnavailable
+
+
 async def test_posts_without_idempotency_key_are_never_retried(failing_server):
     config = ClientConfig(base_url=failing_server.url, max_retries=2, backoff=0.05)
     async with IdentityClient(config) as client:
         with pytest.raises(ServiceUnavailable):
             await client.request_sms_code(name="陈晓", phone="13800000001", chat_user="rest:x")
     assert failing_server.requests == ["POST /api/v1/identity/sms-codes"]
+
+
+async def test_a_retried_failure_reaches_the_caller_as_a_plain_service_unavailable(failing_server):
+    config = ClientConfig(base_url=failing_server.url, max_retries=1, backoff=0.05)
+    async with ImmigrationClient(config) as client:
+        with pytest.raises(ServiceUnavailable) as caught:
+            await client.get_country("美国")
+    assert type(caught.value) is ServiceUnavailable and caught.value.reason == "http_503"
 
 
 async def test_posts_with_idempotency_key_are_retried(failing_server):

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from integrations.channels.common import MAX_MESSAGE_CHARS, TOO_LONG_TEXT
-from integrations.channels.rest import ERROR_DISABLED, ERROR_TOKEN, RestInput, RestSettings
+from integrations.channels.rest.inbound import ERROR_DISABLED, ERROR_TOKEN, RestInput
+from integrations.channels.rest.settings import RestSettings
 from integrations.channels.state import MemoryChannelState
 from tests.sanic_server import serve_channel
 from tests.security.conftest import RecordingRasa

@@ -13,8 +13,8 @@ from rasa.core.channels.channel import UserMessage
 
 from integrations.channels.common import MAX_MESSAGE_CHARS, TOO_LONG_TEXT
 from integrations.channels.state import RedisChannelState
-from integrations.channels.telegram_bot import SECRET_HEADER, TelegramInput
-from integrations.channels.telegram_config import TelegramConfig
+from integrations.channels.telegram.inbound import SECRET_HEADER, TelegramInput
+from integrations.channels.telegram.settings import TelegramConfig
 from tests.channels.fake_telegram import FakeTelegram, next_update_id, text_update
 from tests.e2e.stack import free_port
 from tests.sanic_server import serve_channel

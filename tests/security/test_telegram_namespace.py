@@ -17,11 +17,11 @@ import httpx
 import pytest
 from rasa.core.channels.channel import UserMessage
 
-from integrations.channels.output import DeliveryFailed
+from integrations.channels.common import DeliveryFailed
 from integrations.channels.senders import sender_id
 from integrations.channels.state import RedisChannelState
-from integrations.channels.telegram_bot import SECRET_HEADER, TelegramInput
-from integrations.channels.telegram_config import TelegramConfig
+from integrations.channels.telegram.inbound import SECRET_HEADER, TelegramInput
+from integrations.channels.telegram.settings import TelegramConfig
 from tests.channels.fake_telegram import FakeTelegram, callback_update, text_update
 from tests.e2e.stack import free_port
 from tests.sanic_server import serve_channel

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from rasa.core.channels.channel import UserMessage
 
-from integrations.channels.telegram_bot import SECRET_HEADER, TelegramInput
-from integrations.channels.telegram_config import TelegramConfig
+from integrations.channels.telegram.inbound import SECRET_HEADER, TelegramInput
+from integrations.channels.telegram.settings import TelegramConfig
 from tests.channels.fake_telegram import text_update
 from tests.sanic_server import serve_channel
 

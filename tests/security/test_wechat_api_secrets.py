@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from integrations.channels.wechat.api import WeChatApi
-from integrations.channels.wechat.config import WeChatConfig
+from integrations.channels.wechat.settings import WeChatConfig
 from tests.channels.fake_wechat import FakeWeChatApi, new_openid
 from tests.e2e.stack import ROOT, free_port
 
@@ -55,7 +55,7 @@ def run_menu_command(base_url: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("WECHAT_") and k != "REDIS_URL"}
     env = {**clean, "PYTHONPATH": str(ROOT), "WECHAT_APP_ID": "wxsecrets", "WECHAT_APP_SECRET": SECRET,
            "WECHAT_API_BASE_URL": base_url}
-    return subprocess.run([sys.executable, "-m", "integrations.channels.wechat_menu"], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "integrations.channels.wechat.commands", "menu"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
 
 

@@ -12,7 +12,7 @@ from rasa.core.channels.channel import UserMessage
 from integrations.channels.common import MAX_MESSAGE_CHARS, TOO_LONG_TEXT
 from integrations.channels.state import PREFIX, RedisChannelState
 from integrations.channels.wechat import WeChatInput
-from integrations.channels.wechat.config import WeChatConfig
+from integrations.channels.wechat.settings import WeChatConfig
 from tests.channels.env import aes_key
 from tests.channels.fake_wechat import (
     ChannelServer,

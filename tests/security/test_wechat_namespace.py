@@ -13,11 +13,11 @@ from collections.abc import Iterator
 import pytest
 from rasa.core.channels.channel import UserMessage
 
-from integrations.channels.output import DeliveryFailed
+from integrations.channels.common import DeliveryFailed
 from integrations.channels.senders import sender_id
 from integrations.channels.state import RedisChannelState
 from integrations.channels.wechat import WeChatInput
-from integrations.channels.wechat.config import WeChatConfig
+from integrations.channels.wechat.settings import WeChatConfig
 from tests.channels.env import aes_key
 from tests.channels.fake_wechat import (
     ChannelServer,

@@ -18,7 +18,7 @@ from rasa.core.channels.channel import UserMessage
 
 from integrations.channels.state import RedisChannelState
 from integrations.channels.wechat import WeChatInput
-from integrations.channels.wechat.config import WeChatConfig
+from integrations.channels.wechat.settings import WeChatConfig
 from tests.channels.env import aes_key
 from tests.channels.fake_wechat import (
     ChannelServer,

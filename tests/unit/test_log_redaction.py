@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from integrations.channels.telegram_config import redact_token_in_logs
+from integrations.channels.telegram.settings import redact_token_in_logs
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 

@@ -26,8 +26,8 @@ from wechatpy.session import SessionStorage
 from wechatpy.session.redisstorage import RedisStorage
 
 from integrations.channels.state import PREFIX
-from integrations.channels.wechat.config import WeChatConfig
 from integrations.channels.wechat.redact import redact_credentials_in_logs
+from integrations.channels.wechat.settings import WeChatConfig
 
 TOKEN_INVALID = frozenset({40001, 40014, 42001})
 TOKEN_MARGIN = 300  # refresh five minutes before WeChat's expiry

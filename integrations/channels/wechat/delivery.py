@@ -20,11 +20,13 @@ import time
 from collections.abc import Awaitable, Callable
 
 import requests
+from tenacity import wait_incrementing
 from wechatpy.exceptions import WeChatClientException
 
 from bot.masking import hash_sender_id
 from integrations.channels.state import ChannelState
 from integrations.channels.wechat.api import WeChatApi
+from integrations.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,19 @@ TRANSIENT_ATTEMPTS = 3
 RETRY_POLL_SECONDS = 0.05
 
 Turn = Callable[[], Awaitable[list[str]]]  # returns the reply texts, each within WeChat's byte limit
+
+
+def _busy(error: BaseException) -> bool:
+    """WeChat busy (errcode -1) or the HTTP call failed (errcode None, a connection error): it may pass. Any other
+    errcode would fail the same way again."""
+    if isinstance(error, WeChatClientException):
+        return error.errcode in (None, -1)
+    return isinstance(error, requests.RequestException | OSError)
+
+
+# Pauses of 0.5 s, then 1 s: WeChat's "busy" passes quickly, and the user is waiting for the answer.
+SEND_POLICY = RetryPolicy(transient=_busy, wait=wait_incrementing(start=0.5, increment=0.5),
+                          attempts=TRANSIENT_ATTEMPTS)
 
 
 class Deliveries:
@@ -118,7 +133,7 @@ class Deliveries:
 
     def send(self, openid: str, texts: list[str]) -> int:
         """Customer-service messages, in order (runs in a thread). Stops at the first error that would repeat;
-        transient failures are retried a bounded number of times. Returns how many were sent."""
+        transient failures are retried a bounded number of times (SEND_POLICY). Returns how many were sent."""
         user = hash_sender_id(openid)
         for sent, text in enumerate(texts):
             if not self._send_one(openid, user, text):
@@ -126,25 +141,31 @@ class Deliveries:
         return len(texts)
 
     def _send_one(self, openid: str, user: str, text: str) -> bool:
-        for attempt in range(1, TRANSIENT_ATTEMPTS + 1):
-            try:
-                self.api.send_text(openid, text)
-                return True
-            except WeChatClientException as error:
-                if error.errcode in FINAL_ERRORS:
-                    logger.warning("WeChat customer-service message to %s not sent: %s (errcode %s)",
-                                   user, FINAL_ERRORS[error.errcode], error.errcode)
-                    return False
-                if error.errcode not in (None, -1):  # -1: WeChat busy; None: HTTP failure
-                    logger.error("WeChat customer-service message to %s rejected: errcode %s", user, error.errcode)
-                    return False
-                reason = f"errcode {error.errcode}"
-            except (requests.RequestException, OSError) as error:
-                reason = type(error).__name__
-            except Exception:  # e.g. the token lock could not be taken: give up on this reply, keep serving
-                logger.exception("WeChat customer-service message to %s failed", user)
-                return False
+        def on_retry(error: BaseException, attempt: int, _pause: float) -> None:
             logger.warning("WeChat customer-service message to %s failed (%s), attempt %d of %d",
-                           user, reason, attempt, TRANSIENT_ATTEMPTS)
-            time.sleep(0.5 * attempt)
-        return False
+                           user, _reason(error), attempt, TRANSIENT_ATTEMPTS)
+
+        try:
+            SEND_POLICY.run(lambda: self.api.send_text(openid, text), on_retry)
+            return True
+        except Exception as error:  # e.g. the token lock could not be taken: give up on this reply, keep serving
+            _log_unsent(user, error)
+            return False
+
+
+def _reason(error: BaseException) -> str:
+    return f"errcode {error.errcode}" if isinstance(error, WeChatClientException) else type(error).__name__
+
+
+def _log_unsent(user: str, error: Exception) -> None:
+    errcode = getattr(error, "errcode", None)
+    if isinstance(error, WeChatClientException) and errcode in FINAL_ERRORS:
+        logger.warning("WeChat customer-service message to %s not sent: %s (errcode %s)",
+                       user, FINAL_ERRORS[errcode], errcode)
+    elif _busy(error):
+        logger.warning("WeChat customer-service message to %s failed (%s), attempt %d of %d; giving up",
+                       user, _reason(error), TRANSIENT_ATTEMPTS, TRANSIENT_ATTEMPTS)
+    elif isinstance(error, WeChatClientException):
+        logger.error("WeChat customer-service message to %s rejected: errcode %s", user, errcode)
+    else:
+        logger.error("WeChat customer-service message to %s failed", user, exc_info=error)

@@ -1,168 +1,216 @@
-"""What arrives from WeChat, checked before anything runs: signature, replay window, body, safe-mode decryption.
+"""The Rasa input channel for a WeChat Official Account (公众号), at /webhooks/wechat/.
 
-Every failure raises `Rejected` with the HTTP status to answer; nothing here talks to Rasa. That each signed request
-is accepted only once is replay.py's part (it needs the channel state).
+GET is WeChat's URL verification; POST carries messages and events, in safe mode whenever an EncodingAESKey is
+set (plaintext only without one). The checks live in checks.py, the once-only rule for signed requests in
+replay.py, what a message becomes in routing.py, the text form of answers in replies.py and the 5-second rule in
+delivery.py; this module wires them into Sanic. Settings (WECHAT_* variables) are settings.py's, messages outside a
+turn output.py's, the menu command commands.py's.
+
+The conversation id Rasa sees is `wechat:<OpenID>` (integrations/channels/senders.py); everything the channel keeps
+per user (rate limit, numbered menu, de-duplication) is keyed by the OpenID inside the channel's own keys.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
+import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
-from xml.parsers.expat import ExpatError
 
-import xmltodict
-from wechatpy import parse_message
-from wechatpy.crypto import WeChatCrypto
+from rasa.core.channels.channel import InputChannel, OutputChannel
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 from wechatpy.messages import BaseMessage
-from wechatpy.utils import WeChatSigner
 
-from integrations.channels.wechat.config import WeChatConfig
+from integrations.channels.common import (
+    SLOW_DOWN_TEXT,
+    UNSUPPORTED_TEXT,
+    OnNewMessage,
+    RateLimit,
+    UnavailableOutputChannel,
+    allow_message,
+    collect_turn,
+    limit_body,
+    read_body,
+    without_payload_marks,
+)
+from integrations.channels.senders import sender_id
+from integrations.channels.state import ChannelState, channel_state
+from integrations.channels.wechat.api import WeChatApi
+from integrations.channels.wechat.checks import (
+    Rejected,
+    check_body,
+    dedup_key,
+    open_envelope,
+    parse_inbound,
+    refuse_plaintext,
+    verify_request,
+)
+from integrations.channels.wechat.delivery import Deliveries
+from integrations.channels.wechat.menu import load_menu
+from integrations.channels.wechat.output import WeChatOutput
+from integrations.channels.wechat.replay import admit, replay_ttl
+from integrations.channels.wechat.replies import (
+    LETTER_HINT_TEXT,
+    cap,
+    choose,
+    fit,
+    needs_letter,
+    passive_xml,
+    render,
+)
+from integrations.channels.wechat.routing import Ignore, Reply, Route, Turn, route
+from integrations.channels.wechat.settings import CHANNEL, WeChatConfig
 
-# DTDs are never part of a WeChat message; refusing them up front rules out entity expansion ("billion laughs")
-# and external entities whatever the XML parser does.
-_HOSTILE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-_OPENID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_PLAIN_ID = re.compile(r"[0-9A-Za-z_-]{1,32}")  # a MsgId as WeChat sends it (a 64-bit number)
+logger = logging.getLogger(__name__)
 
-
-class Rejected(Exception):
-    """The request is refused with `status`; `reason` is for logs and the plain-text body."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """The plaintext message XML, and the crypto to answer with when it came encrypted (safe mode)."""
-
-    xml: str
-    crypto: WeChatCrypto | None = None
-
-
-def sign(*parts: str) -> str:
-    signer = WeChatSigner()
-    signer.add_data(*parts)
-    return signer.signature
-
-
-def _same(expected: str, given: str) -> bool:
-    # Constant time; bytes because compare_digest refuses non-ASCII str (a forged value may contain any).
-    return hmac.compare_digest(expected.encode(), given.lower().encode("utf-8", "replace"))
-
-
-def verify_request(config: WeChatConfig, query: Mapping[str, str], now: float | None = None) -> None:
-    """WeChat's query signature (sha1 of token, timestamp, nonce) and a timestamp inside the replay window."""
-    signature, timestamp, nonce = (query.get(k, "") for k in ("signature", "timestamp", "nonce"))
-    if not (signature and timestamp and nonce) or not timestamp.isdigit():
-        raise Rejected(403, "missing signature parameters")
-    if not _same(sign(config.token, timestamp, nonce), signature):
-        raise Rejected(403, "bad signature")
-    if abs((time.time() if now is None else now) - int(timestamp)) > config.timestamp_window:
-        raise Rejected(403, "stale timestamp")
+SUCCESS = "success"  # WeChat's "received, nothing to say now": no retry, nothing shown to the user
 
 
-def check_body(body: bytes, max_bytes: int) -> str:
-    if not body or not body.strip():
-        raise Rejected(400, "empty body")
-    if len(body) > max_bytes:
-        raise Rejected(413, "body too large")
-    if _HOSTILE.search(body):
-        raise Rejected(400, "DTDs and entities are not accepted")
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise Rejected(400, "body is not UTF-8") from error
+class WeChatInput(InputChannel):
+    _warned = False
 
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
 
-def parse_xml(text: str) -> dict[str, Any]:
-    try:
-        document = xmltodict.parse(text, disable_entities=True)
-    except (ExpatError, ValueError) as error:
-        raise Rejected(400, "malformed XML") from error
-    root = document.get("xml") if isinstance(document, dict) else None
-    if not isinstance(root, dict):
-        raise Rejected(400, "not a WeChat message")
-    return root
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> WeChatInput:
+        return cls(WeChatConfig.from_env())  # secrets come from the environment, never from credentials.yml
 
+    def __init__(self, config: WeChatConfig | None = None) -> None:
+        self.config = config or WeChatConfig.from_env()
+        self.rate = RateLimit.from_env()
+        self.menu = load_menu()
+        self._state: ChannelState | None = None
+        self._deliveries: Deliveries | None = None
+        if not self.config.configured and not WeChatInput._warned:
+            WeChatInput._warned = True
+            logger.warning("WeChat channel not configured (missing %s): /webhooks/wechat/ answers 503",
+                           ", ".join(self.config.missing))
 
-def _cryptos(config: WeChatConfig) -> list[WeChatCrypto]:
-    keys = [k for k in (config.encoding_aes_key, config.previous_encoding_aes_key) if k]
-    return [WeChatCrypto(config.token, key, config.app_id) for key in keys]
+    @property
+    def state(self) -> ChannelState:
+        if self._state is None:  # created on the server's loop, at the first request
+            self._state = channel_state()
+        return self._state
 
+    @property
+    def deliveries(self) -> Deliveries:
+        if self._deliveries is None:
+            api = WeChatApi.from_config(self.config)
+            # A repeat of a signed request is answered from its message's claim until the signature expires.
+            ttl = max(self.config.dedup_ttl, replay_ttl(self.config.timestamp_window))
+            self._deliveries = Deliveries(self.state, api, self.config.passive_timeout, ttl)
+        return self._deliveries
 
-def is_encrypted(query: Mapping[str, str]) -> bool:
-    return query.get("encrypt_type", "raw").lower() == "aes"
+    def get_output_channel(self) -> OutputChannel | None:
+        """Messages outside a turn (an operator's takeover reply) as customer-service messages."""
+        if not self.config.configured:
+            return UnavailableOutputChannel("微信公众号渠道未配置，无法发送消息：请设置环境变量 "
+                                            + ", ".join(self.config.missing))
+        return WeChatOutput(self.deliveries, self.state, self.config)
 
+    def _not_configured(self) -> HTTPResponse:
+        missing = ", ".join(self.config.missing)
+        return response.text(f"微信公众号渠道未配置：请设置环境变量 {missing}（WeChat channel not configured）",
+                             status=503)
 
-def refuse_plaintext(config: WeChatConfig, query: Mapping[str, str]) -> None:
-    """With an EncodingAESKey only encrypted messages are accepted. A plaintext body is covered by no signature
-    (`signature` signs token, timestamp and nonce only), so accepting one would let anyone who saw one request URL
-    post any message as any user for the rest of the timestamp window."""
-    if config.encoding_aes_key and not is_encrypted(query):
-        raise Rejected(403, "plaintext message refused: the channel is in safe mode (WECHAT_ENCODING_AES_KEY)")
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        webhook = Blueprint("wechat_webhook", __name__)
 
+        @webhook.route("/", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            if not self.config.configured:
+                return self._not_configured()
+            query = _query(request)
+            try:
+                verify_request(self.config, query)
+            except Rejected as rejected:
+                logger.warning("WeChat URL verification refused: %s", rejected.reason)
+                return response.text(rejected.reason, status=rejected.status)
+            return response.text(query.get("echostr", ""))
 
-def open_envelope(config: WeChatConfig, query: Mapping[str, str], body: str) -> Envelope:
-    """Plaintext as it is (only without an EncodingAESKey); safe mode (encrypt_type=aes): check msg_signature,
-    then decrypt with the current EncodingAESKey or, during a rotation, the previous one. The reply is encrypted
-    with the key that worked."""
-    refuse_plaintext(config, query)
-    if not is_encrypted(query):
-        return Envelope(body)
-    cryptos = _cryptos(config)
-    if not cryptos:
-        raise Rejected(503, "safe mode message but WECHAT_ENCODING_AES_KEY is not set")
-    outer = parse_xml(body)
-    encrypted = outer.get("Encrypt")
-    timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
-    msg_signature = query.get("msg_signature", "")
-    if not isinstance(encrypted, str) or not msg_signature:
-        raise Rejected(400, "no Encrypt element or msg_signature")
-    if not _same(sign(config.token, timestamp, nonce, encrypted), msg_signature):
-        raise Rejected(403, "bad msg_signature")
-    for crypto in cryptos:
+        # Streamed: the body is read by the handler, up to WECHAT_MAX_BODY_BYTES, not buffered by Sanic (100 MB).
+        @webhook.route("/", methods=["POST"], stream=True)
+        async def receive(request: Request) -> HTTPResponse:
+            limit_body(request, self.config.max_body_bytes)
+            if not self.config.configured:
+                return self._not_configured()
+            return await self._receive(request, on_new_message)
+
+        return webhook
+
+    async def _receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
+        received_at = time.monotonic()
+        query = _query(request)
         try:
-            xml = crypto.decrypt_message(outer, msg_signature, timestamp, nonce)
-        except Exception:  # wrong key: padding, length or app id do not fit; try the previous key
-            continue
-        check_body(xml.encode("utf-8"), config.max_body_bytes)
-        return Envelope(xml, crypto)
-    raise Rejected(400, "cannot decrypt with the configured EncodingAESKeys")
+            body = await read_body(request)
+            if body is None:
+                raise Rejected(413, "body too large")
+            verify_request(self.config, query)
+            refuse_plaintext(self.config, query)
+            envelope = open_envelope(self.config, query, check_body(body, self.config.max_body_bytes))
+            first_sight = await admit(self.state, query, body, self.config.timestamp_window)
+            message = parse_inbound(envelope.xml)
+        except Rejected as rejected:
+            logger.warning("WeChat message refused (%s): %s", rejected.status, rejected.reason)
+            return response.text(rejected.reason, status=rejected.status)
+        action = route(message, self.menu)
+        if isinstance(action, Ignore):
+            return response.text(SUCCESS)
+        openid = message.source
+
+        async def turn() -> list[str]:
+            return await self._turn(action, message, on_new_message)
+
+        content = await self.deliveries.answer(dedup_key(message), openid, turn, received_at, first_sight)
+        if content is None:
+            return response.text(SUCCESS)
+        xml = passive_xml(message.target, openid, content, envelope.crypto, query.get("nonce", ""))
+        return response.text(xml, content_type="application/xml; charset=utf-8")
+
+    async def _turn(self, action: Route, message: BaseMessage, on_new_message: OnNewMessage) -> list[str]:
+        """Run once per message (never for retries): rate limit, then a fixed reply or a Rasa turn."""
+        limit = self.config.text_limit_bytes
+        if not await allow_message(self.state, CHANNEL, message.source, self.rate):
+            return fit([SLOW_DOWN_TEXT], limit)
+        if isinstance(action, Turn):
+            return await self._rasa_turn(action, message, on_new_message)
+        return fit([action.text], limit) if isinstance(action, Reply) else []
+
+    @staticmethod
+    def _typed_text(typed: str, menu: list[dict[str, str]] | None) -> tuple[str | None, str | None]:
+        """(text for Rasa, None) or (None, a reply of the channel's own) for what the user typed."""
+        chosen = choose(typed, menu)
+        if chosen:
+            return chosen, None
+        if needs_letter(typed, menu):
+            return None, LETTER_HINT_TEXT
+        text = without_payload_marks(typed)
+        return (text, None) if text else (None, UNSUPPORTED_TEXT)
+
+    async def _rasa_turn(self, action: Turn, message: BaseMessage, on_new_message: OnNewMessage) -> list[str]:
+        openid, limit = message.source, self.config.text_limit_bytes
+        menu_key = f"wechat:menu:{openid}"
+        text: str | None = action.text
+        if action.typed:
+            text, own_reply = self._typed_text(action.text, await self.state.get(menu_key))
+            if own_reply:
+                return fit([own_reply], limit)
+        messages = await collect_turn(
+            on_new_message, text=str(text), sender_id=sender_id(CHANNEL, openid), channel=CHANNEL,
+            message_id=str(message._data.get("MsgId") or "") or None,
+        )
+        rendered = render(messages)
+        await self.state.put(menu_key, rendered.menu, self.config.menu_ttl)  # an empty menu clears the old one
+        parts = rendered.parts
+        if action.prefix:
+            parts = [action.prefix + ("\n" + parts[0] if parts else ""), *parts[1:]]
+        return cap(fit(parts, limit), self.config.max_service_messages, limit)
 
 
-def parse_inbound(xml: str) -> BaseMessage:
-    """The wechatpy message or event; fields every message must have are checked here."""
-    root = parse_xml(xml)
-    if not isinstance(root.get("MsgType"), str) or not _OPENID.fullmatch(str(root.get("FromUserName", ""))):
-        raise Rejected(400, "MsgType or FromUserName missing")
-    if not str(root.get("CreateTime", "")).isdigit():
-        raise Rejected(400, "CreateTime missing")
-    try:
-        return parse_message(xml)
-    except (KeyError, TypeError, ValueError, AttributeError, ExpatError) as error:
-        raise Rejected(400, "unreadable message") from error
+def _query(request: Request) -> dict[str, str]:
+    return {key: str(request.args.get(key, "")) for key in request.args}
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-
-
-def dedup_key(message: BaseMessage) -> str:
-    """Sender and MsgId for messages (one user's message can never pass for another's retry); events have no MsgId,
-    so sender and CreateTime identify a retry (WeChat's advice), with the event and its key so that two different
-    menu clicks within one second are not taken for one. What the sender chose (EventKey, any odd MsgId) enters
-    the key as a digest: a state key never grows with a field's length."""
-    raw: dict[str, Any] = message._data
-    msg_id = str(raw.get("MsgId") or "")
-    if msg_id:
-        return f"msg:{message.source}:{msg_id if _PLAIN_ID.fullmatch(msg_id) else _digest(msg_id)}"
-    event = "\n".join([str(raw.get("CreateTime")), str(raw.get("Event", "")).lower(), str(raw.get("EventKey") or "")])
-    return f"evt:{message.source}:{_digest(event)}"

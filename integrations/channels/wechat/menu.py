@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-MENU_FILE = Path(__file__).resolve().parent.parent / "wechat_menu.yml"
+MENU_FILE = Path(__file__).resolve().with_name("menu.yml")
 
 # WeChat's documented limits for custom menus.
 MAX_TOP, MAX_SUB = 3, 5

@@ -10,18 +10,17 @@ from typing import Any
 
 from rasa.core.channels.channel import OutputChannel
 
-from integrations.channels.output import DeliveryFailed
+from integrations.channels.common import DeliveryFailed
 from integrations.channels.senders import ForeignSender, user_id
 from integrations.channels.state import ChannelState
-from integrations.channels.wechat.config import WeChatConfig
 from integrations.channels.wechat.delivery import Deliveries
 from integrations.channels.wechat.replies import cap, fit, render
+from integrations.channels.wechat.settings import CHANNEL, WeChatConfig
 
 NOT_DELIVERED_TEXT = (
     "微信客服消息未能送达：用户超过48小时未发消息、已取消关注，或接口调用受限。请改用其他方式联系该用户。"
 )
 FOREIGN_TEXT = "微信消息未发送：该会话不是微信公众号渠道的会话，不能通过微信发送。请在该会话所属的渠道回复用户。"
-CHANNEL = "wechat"
 
 
 class WeChatOutput(OutputChannel):
@@ -34,7 +33,7 @@ class WeChatOutput(OutputChannel):
 
     @classmethod
     def name(cls) -> str:
-        return "wechat"
+        return CHANNEL
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         try:

@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Mapping
 
 from integrations.channels.state import ChannelState
-from integrations.channels.wechat.inbound import Rejected
+from integrations.channels.wechat.checks import Rejected
 
 _SIGNED = ("timestamp", "nonce", "signature", "msg_signature")
 

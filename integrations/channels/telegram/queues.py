@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.masking import hash_sender_id
-from integrations.channels.telegram_updates import Inbound
+from integrations.channels.telegram.updates import Inbound
 
 logger = logging.getLogger(__name__)
 

@@ -6,13 +6,13 @@ Telegram user id inside the channel's key space.
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import logging
 from typing import Any
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from tenacity import RetryCallState
 
 from bot.masking import hash_sender_id
 from integrations.channels.common import (
@@ -25,12 +25,13 @@ from integrations.channels.common import (
     collect_turn,
 )
 from integrations.channels.state import ChannelState
-from integrations.channels.telegram_render import Outgoing, load_button, render
-from integrations.channels.telegram_updates import Inbound, Kind
+from integrations.channels.telegram.render import Outgoing, load_button, render
+from integrations.channels.telegram.settings import CHANNEL
+from integrations.channels.telegram.updates import Inbound, Kind
+from integrations.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "telegram"
 DEDUP_TTL = 24 * 3600  # Telegram stops redelivering an update well within a day
 GROUP_NOTICE_TTL = 600  # tell a group at most every 10 minutes that the assistant works in private chats
 SEND_ATTEMPTS = 3
@@ -44,6 +45,21 @@ ERROR_TEXT = (
     "抱歉，系统暂时出了点问题，请您稍后再试。如需帮助，可发送 /human 转人工，或拨打12345政务服务便民热线。"
 )
 GROUP_TEXT = "您好！为保护您的个人信息，政务服务助手只在私聊中办理业务。请{where}与我私聊，发送 /start 即可开始。"
+
+
+def _unsent(error: BaseException) -> bool:
+    """A send that certainly did not happen and may work later: flood control (RetryAfter) or no connection.
+    BadRequest will fail the same way again; TimedOut may have been delivered, and a reply must not arrive twice."""
+    return isinstance(error, RetryAfter | NetworkError) and not isinstance(error, BadRequest | TimedOut)
+
+
+def _send_pause(state: RetryCallState) -> float:
+    """As long as Telegram's flood control asks (RetryAfter, at most a minute); else 1 s, then 2 s."""
+    error = state.outcome.exception() if state.outcome else None
+    return _seconds(error.retry_after) if isinstance(error, RetryAfter) else float(state.attempt_number)
+
+
+SEND_POLICY = RetryPolicy(transient=_unsent, wait=_send_pause, attempts=SEND_ATTEMPTS)
 
 
 def group_text(username: str | None) -> str:
@@ -144,24 +160,22 @@ class UpdateHandler:
 
     async def _send_one(self, chat_id: int, message: Outgoing) -> bool:
         """False when the chat cannot receive anything (blocked bot, deleted chat)."""
-        for attempt in range(1, SEND_ATTEMPTS + 1):
-            try:
-                await self.bot.send_message(chat_id, message.text, reply_markup=message.keyboard)
-                return True
-            except RetryAfter as error:  # Telegram's flood control: wait as told, then retry
-                await asyncio.sleep(_seconds(error.retry_after))
-            except Forbidden as error:
-                logger.info("Telegram chat %s cannot be messaged: %s", hash_sender_id(chat_id), error)
-                return False
-            except (BadRequest, TimedOut) as error:
-                # BadRequest will fail again; a timeout may have been delivered, and a reply must not arrive twice.
-                logger.warning("Telegram sendMessage to %s failed: %s", hash_sender_id(chat_id), error)
-                return True
-            except NetworkError as error:  # not sent at all (connection refused, reset): safe to retry
-                logger.warning("Telegram sendMessage attempt %d failed: %s", attempt, error)
-                await asyncio.sleep(attempt)
-        logger.error("Telegram sendMessage to %s gave up after %d attempts", hash_sender_id(chat_id), SEND_ATTEMPTS)
+        try:
+            await SEND_POLICY.run_async(
+                lambda: self.bot.send_message(chat_id, message.text, reply_markup=message.keyboard), _log_retry
+            )
+        except Forbidden as error:
+            logger.info("Telegram chat %s cannot be messaged: %s", hash_sender_id(chat_id), error)
+            return False
+        except (BadRequest, TimedOut) as error:
+            logger.warning("Telegram sendMessage to %s failed: %s", hash_sender_id(chat_id), error)
+        except (RetryAfter, NetworkError):
+            logger.error("Telegram sendMessage to %s gave up after %d attempts", hash_sender_id(chat_id), SEND_ATTEMPTS)
         return True
+
+
+def _log_retry(error: BaseException, attempt: int, pause: float) -> None:
+    logger.warning("Telegram sendMessage attempt %d failed (%s); trying again in %.1f s", attempt, error, pause)
 
 
 def _seconds(value: Any) -> float:

@@ -1,10 +1,6 @@
-"""Output channels for messages sent outside a turn: an operator's takeover reply, the notice that the assistant is
-back. Rasa sends them through `InputChannel.get_output_channel()` when the console appends a bot event with
-`?output_channel=latest&execute_side_effects=true` (see console/rasa_client.py).
-
-Channels whose client pulls (web chat, REST) get an outbox in the channel state that the page or client reads.
-A channel that cannot deliver raises DeliveryFailed: Rasa then answers the console with an error and does not
-store the message, so an operator never believes an undelivered reply arrived.
+"""The outbox: where messages sent outside a turn (an operator's takeover reply, the notice that the assistant is
+back) wait for channels whose client pulls them (web chat, REST), in the channel state, until the page or client
+fetches them. Each channel's output.py names its own output channel; see common.py for how delivery fails.
 """
 
 from __future__ import annotations
@@ -15,33 +11,13 @@ from typing import Any
 
 from rasa.core.channels.channel import OutputChannel
 
+from integrations.channels.common import DeliveryFailed
 from integrations.channels.senders import ForeignSender, user_id
 from integrations.channels.state import ChannelState
 
 OUTBOX_TTL = 24 * 3600  # a citizen who comes back to the page within a day still gets the operator's answer
 # Keys of Rasa's bot message worth passing on; "operator" and the timestamp are turned into "from" and "sent_at".
 _MESSAGE_KEYS = ("text", "buttons", "quick_replies", "image", "attachment", "custom")
-
-
-class DeliveryFailed(RuntimeError):
-    """The message did not reach the user; the text (Chinese) is shown to the operator."""
-
-
-class UnavailableOutputChannel(OutputChannel):
-    """For a channel that is not configured: every message fails with the reason."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    @classmethod
-    def name(cls) -> str:
-        return "unavailable"
-
-    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        raise DeliveryFailed(self.reason)
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        raise DeliveryFailed(self.reason)
 
 
 def outbox_key(channel: str, sender_id: str) -> str:

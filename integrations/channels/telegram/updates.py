@@ -10,7 +10,8 @@ from telegram import Bot, Chat, Update
 
 from integrations.channels.common import too_long
 from integrations.channels.senders import sender_id
-from integrations.channels.telegram_render import CALLBACK_PREFIX
+from integrations.channels.telegram.render import CALLBACK_PREFIX
+from integrations.channels.telegram.settings import CHANNEL
 
 MAX_UPDATE_BYTES = 256 * 1024  # real updates are a few KB; anything far bigger is not from Telegram
 ALLOWED_UPDATES = ["message", "callback_query"]  # what setWebhook/getUpdates ask Telegram to deliver
@@ -46,7 +47,7 @@ class Inbound:
     @property
     def conversation_id(self) -> str:
         """The Rasa sender id: tg:<user id>, a namespace no other channel can produce."""
-        return sender_id("telegram", self.user_id)
+        return sender_id(CHANNEL, self.user_id)
 
 
 class MalformedUpdate(ValueError):

@@ -6,18 +6,16 @@ GET  /webhooks/webchat/updates?sender=<browser id>   messages sent outside a tur
                                  "the assistant is back"), each returned once: [{"text": ..., "from": "operator"}, ...]
 
 No secrets are needed, so the channel always loads. The page is plain HTML, CSS and JavaScript shipped in
-`webchat_static/`: no framework, no CDN, and a Content-Security-Policy that allows only this origin.
+`static/` (settings.py), served with a Content-Security-Policy that allows only this origin.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -41,17 +39,12 @@ from integrations.channels.common import (
     too_long,
     trusted_text,
 )
-from integrations.channels.output import OutboxOutputChannel, drain_outbox
 from integrations.channels.senders import sender_id as conversation_id
 from integrations.channels.state import ChannelState, channel_state
+from integrations.channels.webchat.output import WebChatOutput, for_browser, pending
+from integrations.channels.webchat.settings import CHANNEL, MAX_BODY_BYTES, SENDER_PATTERN, STATIC_DIR
 
 logger = logging.getLogger(__name__)
-
-CHANNEL = "webchat"
-STATIC_DIR = Path(__file__).with_name("webchat_static")
-MAX_BODY_BYTES = 16 * 1024  # 2,000 Chinese characters are 6 KB of UTF-8, even \u-escaped they stay under 16 KB
-# The browser sends a random UUID; a short or free-form id could be guessed and continue someone else's session.
-SENDER_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -110,19 +103,6 @@ def parse_request(body: bytes) -> ChatRequest:
     return ChatRequest(sender, message)
 
 
-def for_browser(message: dict[str, Any]) -> dict[str, Any]:
-    """Keep what the page shows (text and buttons); the recipient id is not the browser's business."""
-    shown: dict[str, Any] = {}
-    if message.get("text"):
-        shown["text"] = str(message["text"])
-    buttons = message.get("buttons") or message.get("quick_replies") or []
-    if buttons:
-        shown["buttons"] = [
-            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))} for b in buttons
-        ]
-    return shown
-
-
 def load_static() -> dict[str, tuple[bytes, str]]:
     """Read the page's files once; only these names are ever served, so no path can escape the folder."""
     return {
@@ -157,12 +137,10 @@ class WebChatInput(InputChannel):
 
     def get_output_channel(self) -> OutputChannel | None:
         """Where Rasa sends messages outside a turn: the browser's outbox, fetched by the page's polling."""
-        return OutboxOutputChannel(CHANNEL, lambda: self.state)
+        return WebChatOutput(lambda: self.state)
 
     async def updates(self, browser_id: str) -> HTTPResponse:
-        pending = await drain_outbox(self.state, CHANNEL, conversation_id(CHANNEL, browser_id))
-        shown = [{**for_browser(m), "from": m.get("from", "assistant")} for m in pending if for_browser(m)]
-        return response.json(shown, headers=SECURITY_HEADERS, dumps=_dumps)
+        return response.json(await pending(self.state, browser_id), headers=SECURITY_HEADERS, dumps=_dumps)
 
     def serve_file(self, name: str) -> HTTPResponse:
         found = self.files.get(name)

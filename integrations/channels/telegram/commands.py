@@ -1,4 +1,4 @@
-"""`python -m integrations.channels.telegram_setup set|commands|delete|info`: manage the bot's webhook and commands.
+"""`python -m integrations.channels.telegram.commands set|commands|delete|info`: manage the bot's webhook and commands.
 
   set       setWebhook (TELEGRAM_WEBHOOK_URL or --url, with TELEGRAM_SECRET_TOKEN) and setMyCommands
   commands  setMyCommands only (polling mode needs no webhook)
@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 from telegram import Bot, BotCommand
 from telegram.error import TelegramError
 
-from integrations.channels.telegram_config import WEBHOOK_PATH, TelegramConfig
-from integrations.channels.telegram_updates import ALLOWED_UPDATES, COMMAND_DESCRIPTIONS
+from integrations.channels.telegram.settings import WEBHOOK_PATH, TelegramConfig
+from integrations.channels.telegram.updates import ALLOWED_UPDATES, COMMAND_DESCRIPTIONS
 
 TELEGRAM_WEBHOOK_PORTS = {None, 443, 80, 88, 8443}  # the only ports Telegram delivers webhooks to
 
@@ -86,7 +86,7 @@ def check(args: argparse.Namespace, config: TelegramConfig) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m integrations.channels.telegram_setup", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m integrations.channels.telegram.commands", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["set", "commands", "delete", "info"])
     parser.add_argument("--url", help="public https URL of /webhooks/telegram/webhook (default TELEGRAM_WEBHOOK_URL)")

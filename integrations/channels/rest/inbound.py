@@ -8,9 +8,8 @@ Unlike Rasa's own REST channel, the client chooses only its own id inside the `r
 conversation. Client metadata is ignored, a typed payload counts only when it is a button this sender was shown,
 and messages are length-checked and rate-limited before Rasa sees them.
 
-Development mode (the default) serves everyone, as today. In production the channel is off unless
-REST_CHANNEL_ENABLED=true, and then every request must carry `Authorization: Bearer <REST_CHANNEL_TOKEN>`.
-credentials.yml: `integrations.channels.rest.RestInput:` (channel name "rest").
+Who may use it (everyone in development; in production only with REST_CHANNEL_ENABLED and a bearer token) is
+settings.py's part; messages sent outside a turn wait in the client's outbox (output.py).
 """
 
 from __future__ import annotations
@@ -18,9 +17,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import os
-import re
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -47,18 +43,12 @@ from integrations.channels.common import (
     too_long,
     trusted_text,
 )
-from integrations.channels.output import OutboxOutputChannel, drain_outbox
+from integrations.channels.rest.output import RestOutput, for_client, pending
+from integrations.channels.rest.settings import CHANNEL, MAX_BODY_BYTES, SENDER, RestSettings
 from integrations.channels.senders import sender_id as conversation_id
 from integrations.channels.state import ChannelState, channel_state
 
 logger = logging.getLogger(__name__)
-
-CHANNEL = "rest"
-# Room for a message at the length cap written as JSON escapes (up to 12 bytes a character for emoji): a larger
-# body cannot hold an acceptable message, and is refused as it is announced, without being read.
-MAX_BODY_BYTES = 32 * 1024
-# Characters Rasa's HTTP API carries in a path as they are, so the console can address the conversation.
-SENDER = re.compile(r"[A-Za-z0-9._:@-]{1,128}")
 
 ERROR_DISABLED = "REST 渠道在生产环境中未开启（需设置 REST_CHANNEL_ENABLED 和 REST_CHANNEL_TOKEN）。"
 ERROR_TOKEN = "REST 渠道需要访问令牌：请在请求头中提供 Authorization: Bearer <REST_CHANNEL_TOKEN>。"
@@ -69,20 +59,6 @@ ERROR_MESSAGE = "请提供文字消息 message。"
 ERROR_TURN_FAILED = "抱歉，系统暂时繁忙，请稍后重试。"
 
 _dumps = partial(json.dumps, ensure_ascii=False)
-
-
-@dataclass(frozen=True)
-class RestSettings:
-    enabled: bool
-    token: str | None  # required by every request when set (always set when enabled in production)
-
-    @classmethod
-    def from_env(cls) -> RestSettings:
-        token = os.environ.get("REST_CHANNEL_TOKEN", "").strip() or None
-        if not is_production():
-            return cls(True, token)
-        enabled = os.environ.get("REST_CHANNEL_ENABLED", "").strip().lower() in ("1", "true", "yes", "on")
-        return cls(enabled and token is not None, token)
 
 
 def error(message: str, status: int) -> HTTPResponse:
@@ -98,11 +74,6 @@ def parse_request(body: bytes) -> tuple[str, str]:
     if not isinstance(message, str) or not clean_text(message).strip():
         raise BadRequest(ERROR_MESSAGE)
     return sender, clean_text(message)
-
-
-def for_client(client_sender: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rasa's reply format, addressed to the id the client knows (not the namespaced conversation id)."""
-    return [{**message, "recipient_id": client_sender} for message in messages]
 
 
 class RestInput(InputChannel):
@@ -129,7 +100,7 @@ class RestInput(InputChannel):
         return self._state
 
     def get_output_channel(self) -> OutputChannel | None:
-        return OutboxOutputChannel(CHANNEL, lambda: self.state)
+        return RestOutput(lambda: self.state)
 
     def refusal(self, request: Request) -> HTTPResponse | None:
         """Why this request may not use the channel (off in production, token missing), or None."""
@@ -188,7 +159,6 @@ class RestInput(InputChannel):
             client_sender = request.args.get("sender", "")
             if not SENDER.fullmatch(client_sender):
                 return error(ERROR_SENDER, 400)
-            pending = await drain_outbox(self.state, CHANNEL, conversation_id(CHANNEL, client_sender))
-            return response.json(for_client(client_sender, pending), dumps=_dumps)
+            return response.json(await pending(self.state, client_sender), dumps=_dumps)
 
         return rest

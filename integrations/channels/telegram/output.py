@@ -9,12 +9,13 @@ from rasa.core.channels.channel import OutputChannel
 from telegram.error import Forbidden, TelegramError
 
 from bot.masking import hash_sender_id
-from integrations.channels.output import DeliveryFailed
+from integrations.channels.common import DeliveryFailed
 from integrations.channels.senders import ForeignSender, user_id
-from integrations.channels.telegram_render import render
+from integrations.channels.telegram.render import render
+from integrations.channels.telegram.settings import CHANNEL
 
 if TYPE_CHECKING:
-    from integrations.channels.telegram_bot import TelegramRuntime
+    from integrations.channels.telegram.inbound import TelegramRuntime
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def private_chat_of(conversation_id: str) -> int:
     """The private chat of a Telegram conversation (tg:<user id>: a private chat's id is its user's id).
     DeliveryFailed for an id of another channel, or one that is no Telegram user."""
     try:
-        user = user_id("telegram", conversation_id)
+        user = user_id(CHANNEL, conversation_id)
     except ForeignSender as error:
         raise DeliveryFailed(NOT_A_CHAT_TEXT) from error
     # Only ASCII digits: user ids are positive (negative ids are groups and channels).
@@ -44,7 +45,7 @@ class TelegramOutput(OutputChannel):
 
     @classmethod
     def name(cls) -> str:
-        return "telegram"
+        return CHANNEL
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         chat_id = private_chat_of(recipient_id)

@@ -12,6 +12,7 @@ from telegram import Bot
 
 from bot.log_redaction import redact_in_logs
 
+CHANNEL = "telegram"
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 WEBHOOK_PATH = "/webhooks/telegram/webhook"
 MODES = ("webhook", "polling")

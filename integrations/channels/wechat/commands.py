@@ -1,4 +1,6 @@
-"""`python -m integrations.channels.wechat_menu`: create the Official Account's custom menu from wechat_menu.yml.
+"""`python -m integrations.channels.wechat.commands menu [--file F] [--dry-run]`: the Official Account's command line.
+
+  menu  create the custom menu from menu.yml (beside this file)
 
 Uses WECHAT_APP_ID, WECHAT_APP_SECRET and WECHAT_API_BASE_URL (and REDIS_URL, to share the access_token with the
 running channel: a separate token fetch would invalidate the channel's). `--dry-run` prints the body instead.
@@ -15,16 +17,23 @@ from wechatpy.exceptions import WeChatClientException
 
 from bot.settings import load_dotenv
 from integrations.channels.wechat.api import WeChatApi
-from integrations.channels.wechat.config import WeChatConfig
 from integrations.channels.wechat.menu import MENU_FILE, load_menu
 from integrations.channels.wechat.redact import redact
+from integrations.channels.wechat.settings import WeChatConfig
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="创建微信公众号自定义菜单（读取 wechat_menu.yml）")
-    parser.add_argument("--file", type=Path, default=MENU_FILE, help="菜单文件（默认 %(default)s）")
-    parser.add_argument("--dry-run", action="store_true", help="只打印将要提交的菜单，不调用接口")
+    parser = argparse.ArgumentParser(prog="python -m integrations.channels.wechat.commands", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    menu = commands.add_parser("menu", help="创建微信公众号自定义菜单（读取 menu.yml）")
+    menu.add_argument("--file", type=Path, default=MENU_FILE, help="菜单文件（默认 %(default)s）")
+    menu.add_argument("--dry-run", action="store_true", help="只打印将要提交的菜单，不调用接口")
     options = parser.parse_args(argv)
+    return create_menu(options)
+
+
+def create_menu(options: argparse.Namespace) -> int:
     try:
         menu = load_menu(options.file)
     except (OSError, ValueError) as error:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+CHANNEL = "wechat"
 DEFAULT_API_BASE_URL = "https://api.weixin.qq.com/cgi-bin/"
 REQUIRED = ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET")
 

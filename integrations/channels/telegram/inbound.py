@@ -1,7 +1,7 @@
 """Telegram input channel (python-telegram-bot 22): webhook inside Rasa's Sanic app, or long polling for development.
 
-credentials.yml: `integrations.channels.telegram_bot.TelegramInput:` (no keys; settings come from the environment,
-see telegram_config.py). Route: POST /webhooks/telegram/webhook. The webhook checks Telegram's secret-token header,
+credentials.yml: `integrations.channels.telegram.TelegramInput:` (no keys; settings come from the environment, see
+settings.py). Route: POST /webhooks/telegram/webhook. The webhook checks Telegram's secret-token header,
 reads the body (streamed, refused past MAX_UPDATE_BYTES without buffering more), queues the update and answers 200
 at once; the turn runs in the background and the replies go out via sendMessage.
 """
@@ -18,17 +18,17 @@ from rasa.core.channels.channel import InputChannel, OutputChannel
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from telegram import Bot
+from telegram import Bot, Update
 from telegram.error import Conflict, TelegramError
+from tenacity import wait_exponential
 
-from integrations.channels.common import OnNewMessage, RateLimit, limit_body, read_body
-from integrations.channels.output import UnavailableOutputChannel
+from integrations.channels.common import OnNewMessage, RateLimit, UnavailableOutputChannel, limit_body, read_body
 from integrations.channels.state import ChannelState, channel_state
-from integrations.channels.telegram_config import TelegramConfig, redact_token_in_logs
-from integrations.channels.telegram_handler import UpdateHandler
-from integrations.channels.telegram_output import TelegramOutput
-from integrations.channels.telegram_queue import ChatQueues
-from integrations.channels.telegram_updates import (
+from integrations.channels.telegram.handler import UpdateHandler
+from integrations.channels.telegram.output import TelegramOutput
+from integrations.channels.telegram.queues import ChatQueues
+from integrations.channels.telegram.settings import CHANNEL, TelegramConfig, redact_token_in_logs
+from integrations.channels.telegram.updates import (
     ALLOWED_UPDATES,
     MAX_UPDATE_BYTES,
     Inbound,
@@ -36,11 +36,16 @@ from integrations.channels.telegram_updates import (
     classify,
     parse_update,
 )
+from integrations.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DRAIN_SECONDS = 10.0
+# Polling goes on whatever fails (cancelling the task ends it): pauses of 2, 4, 8, 16, then 30 s.
+POLL_POLICY = RetryPolicy(
+    transient=lambda error: isinstance(error, Exception), wait=wait_exponential(multiplier=2, max=30)
+)
 
 
 class TelegramRuntime:
@@ -87,26 +92,19 @@ class TelegramRuntime:
 
     async def _poll(self) -> None:
         offset: int | None = None
-        failures = 0
         while True:
-            try:
-                updates = await self.bot.get_updates(
-                    offset=offset, timeout=self.config.poll_timeout, allowed_updates=ALLOWED_UPDATES
-                )
-                failures = 0
-            except Conflict:
-                failures += 1
-                logger.error("Telegram getUpdates conflicts with a webhook or another poller; run "
-                             "`python -m integrations.channels.telegram_setup delete` to use polling")
-            except Exception as error:  # network or Bot API trouble: back off, never let the poller die
-                failures += 1
-                logger.warning("Telegram getUpdates failed: %s", error)
-            else:
-                for update in updates:
-                    offset = update.update_id + 1  # acknowledges it; a redelivery would still be de-duplicated
-                    self.accept(update)
-                continue
-            await asyncio.sleep(min(2**failures, 30))
+            for update in await self._fetch(offset):
+                offset = update.update_id + 1  # acknowledges it; a redelivery would still be de-duplicated
+                self.accept(update)
+
+    async def _fetch(self, offset: int | None) -> tuple[Update, ...]:
+        """getUpdates until it answers: trouble with the network or the Bot API backs off, never ends the poller."""
+        return await POLL_POLICY.run_async(
+            lambda: self.bot.get_updates(
+                offset=offset, timeout=self.config.poll_timeout, allowed_updates=ALLOWED_UPDATES
+            ),
+            _log_poll_failure,
+        )
 
     def accept(self, update: Any) -> None:
         try:
@@ -135,7 +133,7 @@ class TelegramRuntime:
 class TelegramInput(InputChannel):
     @classmethod
     def name(cls) -> str:
-        return "telegram"
+        return CHANNEL
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> TelegramInput:
@@ -184,6 +182,14 @@ class TelegramInput(InputChannel):
 
     def _secret_matches(self, given: str | None) -> bool:
         return given is not None and hmac.compare_digest(given.encode(), self.config.secret_token.encode())
+
+
+def _log_poll_failure(error: BaseException, _attempt: int, pause: float) -> None:
+    if isinstance(error, Conflict):
+        logger.error("Telegram getUpdates conflicts with a webhook or another poller; run "
+                     "`python -m integrations.channels.telegram.commands delete` to use polling")
+    else:
+        logger.warning("Telegram getUpdates failed: %s; trying again in %.0f s", error, pause)
 
 
 def _register_listeners(bp: Blueprint, runtime: TelegramRuntime) -> None:
