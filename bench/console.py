@@ -29,10 +29,10 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from bot.settings import ConsoleSettings
 from console import domain, index
 from console.app import create_app
 from console.db import init_db, make_engine, session_factory
-from console.settings import ConsoleSettings
 from console.users import create_user
 from tests.console import seed
 from tests.postgres import postgres_database

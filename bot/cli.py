@@ -8,6 +8,7 @@ python -m bot serve     the Rasa server alone (the Procfile's `rasa` process)
 python -m bot actions   the action server alone (the Procfile's `actions` process)
 python -m bot shell     talk to the assistant in the terminal
 python -m bot evaluate  NLU scores on the held-out file
+python -m bot settings-table   write the README's configuration table from bot/settings.py
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from bot.production import enforce
 from bot.secret_store import ACTION_SERVER_TOKEN, RASA_API_TOKEN, secret_path, shared_secret
-from bot.settings import ROOT, Settings
+from bot.settings import ROOT, TABLE_END, TABLE_START, ConsoleSettings, SandboxSettings, Settings, variables_table
 
 RASA_DATA = ["nlu/data", "nlu/generated/lookups.yml", "stories"]
 
@@ -40,12 +41,16 @@ def environment(settings: Settings) -> dict[str, str]:
     # endpoints.yml sends it to the action server; generated under var/secrets/ in development
     env.setdefault(ACTION_SERVER_TOKEN, shared_secret(ACTION_SERVER_TOKEN, settings))
     env.setdefault("ACTION_PORT", str(settings.action_port))
-    env.setdefault("SERVICES_URL", settings.services_url)
-    env.setdefault("SERVICES_PORT", str(settings.services_port))
+    env.setdefault("SERVICES_URL", f"http://127.0.0.1:{sandbox_port()}")
     env.setdefault("PYTHONPATH", str(ROOT))
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     return env
+
+
+def sandbox_port() -> int:
+    """The sandbox's port alone (its other settings, such as its production secret, are its own business)."""
+    return SandboxSettings.from_env({"SERVICES_PORT": os.environ.get("SERVICES_PORT", "")}).port
 
 
 def build() -> None:
@@ -107,9 +112,9 @@ def run(settings: Settings) -> None:
         f"  REST channel     http://127.0.0.1:{settings.rasa_port}/webhooks/rest/webhook\n"
         f"  WeChat webhook   http://127.0.0.1:{settings.rasa_port}/webhooks/wechat/   (WECHAT_* settings)\n"
         f"  Telegram webhook http://127.0.0.1:{settings.rasa_port}/webhooks/telegram/webhook   (TELEGRAM_* settings)\n"
-        f"  services sandbox http://127.0.0.1:{settings.services_port}/docs\n"
+        f"  services sandbox http://127.0.0.1:{sandbox_port()}/docs\n"
         f"  action server    http://127.0.0.1:{settings.action_port}/health\n"
-        f"  operator console http://127.0.0.1:{os.environ.get('CONSOLE_PORT', '8002')}/   "
+        f"  operator console http://127.0.0.1:{ConsoleSettings.from_env().port}/   "
         "(first: python -m console create-user NAME --role admin)\n"
         f"  storage          {'Redis ' + settings.redis_url if settings.redis_url else 'SQLite under var/'}\n"
         f"  Rasa HTTP API    header Authorization: Bearer <token>; token in {api_token_source(settings)}\n"
@@ -134,9 +139,16 @@ def shell(settings: Settings) -> None:
     os.execvpe(args[0], args, environment(settings))
 
 
+def write_settings_table(readme: Path = ROOT / "README.md") -> None:
+    """Replace the README's configuration table (between its markers) with the one bot/settings.py declares."""
+    text = readme.read_text("utf-8")
+    start, end = text.index(TABLE_START), text.index(TABLE_END) + len(TABLE_END)
+    readme.write_text(text[:start] + variables_table() + text[end:], "utf-8")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot", description="政务服务助手")
-    commands = ["build", "train", "migrate", "run", "serve", "actions", "shell", "evaluate"]
+    commands = ["build", "train", "migrate", "run", "serve", "actions", "shell", "evaluate", "settings-table"]
     parser.add_argument("command", choices=commands)
     parser.add_argument("--force", action="store_true", help="train even if nothing changed")
     options = parser.parse_args(argv)
@@ -156,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
         actions()
     elif options.command == "shell":
         shell(settings)
+    elif options.command == "settings-table":
+        write_settings_table()
     else:
         from scripts.evaluate_nlu import main as evaluate
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import queue
 import threading
 import time
@@ -52,12 +51,12 @@ from bot.masking import (
 )
 from bot.rasa_compat import check_rasa_version
 from bot.sealing import seal
+from bot.settings import Settings
 from bot.sqlite import create_engine
 
 logger = logging.getLogger(__name__)
 check_rasa_version()  # subclasses of Rasa internals (bot/rasa_compat.py)
 
-DEFAULT_DATABASE_URL = "sqlite:///var/conversation_log.db"
 BATCH_SIZE = 200
 TABLE_NAME = "conversation_events"
 SENDERS_TABLE_NAME = "conversation_senders"
@@ -105,8 +104,8 @@ class _NewSender:
 
 
 def resolve_database_url(config_url: str | URL | None = None) -> str | URL:
-    """DATABASE_URL, else the endpoint's `url:`, else the embedded SQLite default."""
-    return os.environ.get("DATABASE_URL") or config_url or DEFAULT_DATABASE_URL
+    """The endpoint's `url:` when endpoints.yml gives one, else DATABASE_URL or its embedded SQLite default."""
+    return config_url or Settings.from_env().conversation_log_url
 
 
 def prepare_database(url: str | URL) -> None:

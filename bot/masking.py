@@ -264,12 +264,11 @@ def mask_address(value: str) -> str:
 # Pseudonymous user ids
 
 # Only for development: any real deployment sets PII_HASH_SECRET.
-_DEV_SECRET = "govbot-development-pii-secret"
 _HASHED_ID = re.compile(r"u_[0-9a-f]{16}")
 
 
 def _hash_secret() -> bytes:
-    return secret_from_env("PII_HASH_SECRET", _DEV_SECRET, "user ids are hashed").encode("utf-8")
+    return secret_from_env("PII_HASH_SECRET", "user ids are hashed").encode("utf-8")
 
 
 def hash_sender_id(sender_id: Any) -> Any:

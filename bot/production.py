@@ -7,73 +7,61 @@ items that concern it before it binds a port (docs/security.md lists them).
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 
-from bot.secret_store import ACTION_SERVER_TOKEN, MIN_SECRET_CHARS, RASA_API_TOKEN
-from bot.settings import ConfigurationError, Settings, govbot_env
-
-# Public development values (they are in this repository): never acceptable in production.
-DEVELOPMENT_SECRETS = {
-    "PII_HASH_SECRET": "govbot-development-pii-secret",
-    "PII_SEAL_KEY": "govbot-development-pii-seal-key",
-    "SERVICES_SECRET_KEY": "govbot-development-services-secret-key",
-}
-
-
-def _secret(name: str) -> str | None:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return f"{name} is not set"
-    if value == DEVELOPMENT_SECRETS.get(name):
-        return f"{name} is the public development value"
-    if len(value) < MIN_SECRET_CHARS:
-        return f"{name} is shorter than {MIN_SECRET_CHARS} characters"
-    return None
+from bot.settings import (
+    ChannelSettings,
+    ConfigurationError,
+    ConsoleSettings,
+    Secrets,
+    Settings,
+    WeChatSettings,
+    govbot_env,
+)
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+def _secrets(*names: str) -> Callable[[], list[str]]:
+    def check() -> list[str]:
+        secrets = Secrets.from_env()  # each field is named after its variable
+        return [problem for name in names if (problem := Secrets.problem(name, getattr(secrets, name.lower())))]
+
+    return check
 
 
-def _rest_channel() -> str | None:
-    if _flag("REST_CHANNEL_ENABLED") and not os.environ.get("REST_CHANNEL_TOKEN", "").strip():
-        return "REST_CHANNEL_ENABLED is set without REST_CHANNEL_TOKEN (an open REST channel lets anyone act as anyone)"
-    if _flag("REST_CHANNEL_ENABLED"):
-        return _secret("REST_CHANNEL_TOKEN")
-    return None
+def _rest_channel() -> list[str]:
+    channel = ChannelSettings.from_env()
+    if not channel.rest_enabled:
+        return []
+    if not channel.rest_token:
+        return ["REST_CHANNEL_ENABLED is set without REST_CHANNEL_TOKEN (an open REST channel lets anyone act as "
+                "anyone)"]
+    problem = Secrets.problem("REST_CHANNEL_TOKEN", channel.rest_token)
+    return [problem] if problem else []
 
 
-def _wechat_safe_mode() -> str | None:
-    if os.environ.get("WECHAT_TOKEN", "").strip() and not os.environ.get("WECHAT_ENCODING_AES_KEY", "").strip():
-        return "WeChat is configured without WECHAT_ENCODING_AES_KEY (plaintext mode: message bodies are not signed)"
-    return None
+def _wechat_safe_mode() -> list[str]:
+    wechat = WeChatSettings.from_env()
+    if wechat.token and not wechat.encoding_aes_key:
+        return ["WeChat is configured without WECHAT_ENCODING_AES_KEY (plaintext mode: message bodies are not signed)"]
+    return []
 
 
-def _console_cookie() -> str | None:
-    if os.environ.get("CONSOLE_COOKIE_SECURE", "true").strip().lower() == "false":
-        return "CONSOLE_COOKIE_SECURE=false (session cookies would travel over plain http)"
-    return None
+def _console_cookie() -> list[str]:
+    if not ConsoleSettings.from_env(rasa_token=None).cookie_secure:
+        return ["CONSOLE_COOKIE_SECURE=false (session cookies would travel over plain http)"]
+    return []
 
 
-CHECKS: dict[str, list[Callable[[], str | None]]] = {
+CHECKS: dict[str, list[Callable[[], list[str]]]] = {
     "rasa": [
-        lambda: _secret("PII_HASH_SECRET"),
-        lambda: _secret("PII_SEAL_KEY"),
-        lambda: _secret(RASA_API_TOKEN),
-        lambda: _secret(ACTION_SERVER_TOKEN),
+        _secrets("PII_HASH_SECRET", "PII_SEAL_KEY", "RASA_API_TOKEN", "ACTION_SERVER_TOKEN"),
         _rest_channel,
         _wechat_safe_mode,
     ],
-    "actions": [lambda: _secret(ACTION_SERVER_TOKEN)],
-    "console": [
-        lambda: _secret("PII_HASH_SECRET"),
-        lambda: _secret("PII_SEAL_KEY"),
-        lambda: _secret(RASA_API_TOKEN),
-        _console_cookie,
-    ],
-    "services": [lambda: _secret("SERVICES_SECRET_KEY")],
+    "actions": [_secrets("ACTION_SERVER_TOKEN")],
+    "console": [_secrets("PII_HASH_SECRET", "PII_SEAL_KEY", "RASA_API_TOKEN"), _console_cookie],
+    "services": [_secrets("SERVICES_SECRET_KEY")],
 }
 
 
@@ -84,7 +72,10 @@ def problems(process: str) -> list[str]:
             return []
     except ConfigurationError as error:
         return [str(error)]
-    return [found for check in CHECKS[process] if (found := check())]
+    try:
+        return [problem for check in CHECKS[process] for problem in check()]
+    except ConfigurationError as error:  # a value that does not parse at all
+        return [str(error)]
 
 
 def enforce(process: str) -> Settings:

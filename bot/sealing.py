@@ -21,7 +21,6 @@ from bot.settings import secret_from_env
 logger = logging.getLogger(__name__)
 
 # Only for development: any real deployment sets PII_SEAL_KEY (and keeps it: ids sealed under a lost key are lost).
-_DEV_KEY = "govbot-development-pii-seal-key"
 
 
 class InvalidSeal(ValueError):
@@ -39,7 +38,7 @@ def _fernet(secret: str) -> Fernet:
 
 
 def _current() -> Fernet:
-    return _fernet(secret_from_env("PII_SEAL_KEY", _DEV_KEY, "channel user ids are sealed"))
+    return _fernet(secret_from_env("PII_SEAL_KEY", "channel user ids are sealed"))
 
 
 def seal(text: str) -> str:

@@ -11,23 +11,23 @@ import contextlib
 import os
 import secrets
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
-from bot.settings import ConfigurationError, Settings
+from bot.settings import MIN_SECRET_CHARS, ConfigurationError, Settings
 
 RASA_API_TOKEN = "RASA_API_TOKEN"  # every Rasa HTTP route except the channels' webhooks
 ACTION_SERVER_TOKEN = "ACTION_SERVER_TOKEN"  # the Rasa server's calls to the action server
-MIN_SECRET_CHARS = 32
 
 
 def secret_path(name: str, settings: Settings) -> Path:
     return settings.var_dir / "secrets" / name.lower()
 
 
-def shared_secret(name: str, settings: Settings | None = None) -> str:
+def shared_secret(name: str, settings: Settings | None = None, environ: Mapping[str, str] | None = None) -> str:
     """The secret `name`: from the environment, else (development only) generated once under var/secrets/."""
     settings = settings or Settings.from_env()
-    value = os.environ.get(name, "").strip()
+    value = (os.environ if environ is None else environ).get(name, "").strip()
     if value:
         if len(value) < MIN_SECRET_CHARS:
             raise ConfigurationError(f"{name} must be at least {MIN_SECRET_CHARS} characters long")

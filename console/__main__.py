@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from console.settings import ConsoleSettings
+from bot.settings import ConsoleSettings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -39,16 +39,16 @@ def _serve(args: argparse.Namespace) -> int:
     enforce("console")  # production: exits with the list of what is missing (keys, RASA_API_TOKEN, cookies)
     install_log_masking()  # access log lines keep query strings (searches), errors their tracebacks: masked
     settings = ConsoleSettings.from_env()
-    host = os.environ.get("CONSOLE_HOST", "127.0.0.1")
-    # Behind a reverse proxy the client address (used by the login rate limit) comes from X-Forwarded-For,
-    # trusted only from these proxy addresses.
-    proxies = os.environ.get("CONSOLE_TRUSTED_PROXIES", "127.0.0.1")
     try:
         app = create_app(settings)
     except SchemaNotReady as error:  # production before `python -m bot migrate` (bot/log_migrations)
         print(error, file=sys.stderr)
         return 2
-    uvicorn.run(app, host=host, port=settings.port, proxy_headers=True, forwarded_allow_ips=proxies)
+    # Behind a reverse proxy the client address (used by the login rate limit) comes from X-Forwarded-For,
+    # trusted only from CONSOLE_TRUSTED_PROXIES.
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies
+    )
     return 0
 
 

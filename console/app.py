@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,8 +17,8 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot.settings import ConsoleSettings
 from console.db import init_db, make_engine, session_factory, session_scope
-from console.settings import ConsoleSettings
 from console.web import render, resolve_viewer
 
 logger = logging.getLogger(__name__)
@@ -160,7 +159,7 @@ def _job_loop(factory: sessionmaker, interval: float, stop: threading.Event) -> 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    interval = float(os.environ.get("CONSOLE_REFRESH_SECONDS", "2"))
+    interval = app.state.settings.refresh_seconds
     stop = threading.Event()
     worker = threading.Thread(
         target=_job_loop, args=(app.state.session_factory, interval, stop), name="console-jobs", daemon=True

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from bot.conversation_log import ConversationEvent, purge_unused_senders, sealed
 from bot.masking import hash_sender_id, mask_text
 from bot.names import CHANNEL_LABELS
 from bot.sealing import InvalidSeal, unseal
+from bot.settings import ConsoleSettings
 from console.db import Base
 from console.rasa_client import RasaClient, RasaError, blocking
 from console.users import User
@@ -68,9 +68,9 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f-\x9f\u202a-\u202e\u206
 
 
 def max_wait_seconds() -> float:
-    """Requests nobody took within this time are closed (env TAKEOVER_MAX_WAIT_HOURS, default 72: a Friday evening
+    """Requests nobody took within this time are closed (TAKEOVER_MAX_WAIT_HOURS, default 72: a Friday evening
     request still waits for Monday morning)."""
-    return float(os.environ.get("TAKEOVER_MAX_WAIT_HOURS", "72")) * 3600
+    return ConsoleSettings.from_env(rasa_token=None).takeover_max_wait_hours * 3600
 
 
 class Handoff(Base):
@@ -138,13 +138,13 @@ def apply_rows(session: Session, rows: list[LogRow], now: float) -> int:
     requests = [row for row in rows if row.type_name == "action" and row.action_name == REQUEST_ACTION]
     handled = _handled(session, [row.id for row in requests])
     new_rows = [row for row in requests if row.id not in handled and row.sender_id]
-    created = 0
+    created, max_wait = 0, max_wait_seconds()
     open_handoffs = _open_handoffs(session, {row.sender_id for row in new_rows})
     for row in new_rows:
         handoff = open_handoffs.get(row.sender_id)
-        stale = now - (row.timestamp or now) > max_wait_seconds()
+        stale = now - (row.timestamp or now) > max_wait
         if handoff is None or (handoff.status == CLOSED and not stale):
-            handoff = _new_handoff(session, row.id, row.sender_id, row.timestamp or now, now)
+            handoff = _new_handoff(session, row.id, row.sender_id, row.timestamp or now, now, max_wait)
             session.add(handoff)
             session.flush()  # its id, for the request row
             created += 1
@@ -175,11 +175,13 @@ def _open_handoffs(session: Session, senders: set[str]) -> dict[str, Handoff]:
     return {handoff.sender_hash: handoff for handoff in query}
 
 
-def _new_handoff(session: Session, event_id: int, sender: str, requested_at: float, now: float) -> Handoff:
+def _new_handoff(
+    session: Session, event_id: int, sender: str, requested_at: float, now: float, max_wait: float
+) -> Handoff:
     stored = sealed_sender(session, sender)
     handoff = Handoff(sender_hash=sender, request_event_id=event_id, requested_at=requested_at, status=WAITING,
                       channel=stored[1] if stored else None)
-    if now - requested_at > max_wait_seconds():  # an old request found late (first run on an existing log)
+    if now - requested_at > max_wait:  # an old request found late (first run on an existing log)
         handoff.status, handoff.closed_at, handoff.closed_reason = CLOSED, now, "expired"
     return handoff
 

@@ -7,9 +7,9 @@ import logging
 import uvicorn
 
 from bot.production import enforce
+from bot.settings import SandboxSettings
 from services.app import create_app
 from services.logging_setup import install_masking
-from services.settings import Settings
 
 
 def main() -> None:
@@ -17,7 +17,7 @@ def main() -> None:
     # Exits (status 2, with the list) on an invalid GOVBOT_ENV or an open production item such as a missing
     # SERVICES_SECRET_KEY, before the database is touched or a port is bound.
     enforce("services")
-    settings = Settings.from_env()
+    settings = SandboxSettings.from_env()
     app = create_app(settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info")
     server = uvicorn.Server(config)

@@ -7,6 +7,7 @@ import logging
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 
+from bot.settings import SandboxSettings
 from services.body_limit import BodySizeLimit
 from services.db import create_db_engine, create_session_factory, run_migrations
 from services.errors import install_error_handlers
@@ -14,7 +15,6 @@ from services.logging_setup import install_masking
 from services.rent_subsidy_policy import load_policy
 from services.routers import campus, dev, identity, immigration, rent_subsidy
 from services.seeding import seed_all
-from services.settings import Settings
 
 logger = logging.getLogger("services.app")
 
@@ -24,7 +24,7 @@ DESCRIPTION = (
 )
 
 
-def _prepare_database(app: FastAPI, settings: Settings) -> None:
+def _prepare_database(app: FastAPI, settings: SandboxSettings) -> None:
     engine = create_db_engine(settings.database_url)
     run_migrations(engine)
     factory = create_session_factory(engine)
@@ -43,9 +43,9 @@ def _prepare_database(app: FastAPI, settings: Settings) -> None:
     app.state.session_factory = factory
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     """Build the app: migrate and seed the database, load the policy, mount the routers."""
-    settings = settings or Settings.from_env()
+    settings = settings or SandboxSettings.from_env()
     install_masking()
     app = FastAPI(title="政务服务沙箱（示例数据）", version="1.0.0", description=DESCRIPTION)
     app.state.settings = settings

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from bot.settings import SandboxSettings
 from services.rent_subsidy_policy import RentSubsidyPolicy
-from services.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+def get_settings(request: Request) -> SandboxSettings:
     return request.app.state.settings
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.settings import SandboxSettings
 from services import limits
 from services.auth import LEVEL_IDENTITY, LEVEL_PHONE, issue_token
 from services.clock import to_china_iso, utcnow
@@ -29,7 +30,6 @@ from services.errors import ApiError
 from services.keyed_hash import keyed_hash
 from services.masking import mask_name, mask_phone
 from services.models import Person, SmsOutbox, SmsVerification
-from services.settings import Settings
 
 logger = logging.getLogger("services.identity")
 
@@ -62,7 +62,7 @@ def new_code() -> str:
 # --- limits -----------------------------------------------------------------------------------------------
 
 
-def _id_check_charges(settings: Settings, request: CodeRequest, id_number: str) -> list[limits.Charge]:
+def _id_check_charges(settings: SandboxSettings, request: CodeRequest, id_number: str) -> list[limits.Charge]:
     person = f"{request.name}\x1f{id_number[:14]}"  # name, region and birth date: fixed while guessing
     return [
         limits.Charge(f"{ID_CHECK}:phone", request.phone, settings.id_check_failures_per_phone, limits.DAY),
@@ -74,7 +74,7 @@ def _id_check_charges(settings: Settings, request: CodeRequest, id_number: str) 
     ]
 
 
-def _sms_charges(settings: Settings, request: CodeRequest) -> list[limits.Charge]:
+def _sms_charges(settings: SandboxSettings, request: CodeRequest) -> list[limits.Charge]:
     window = settings.sms_limit_window_seconds
     return [
         limits.Charge(f"{SMS_WINDOW}:phone", request.phone, settings.sms_limit_per_phone, window),
@@ -114,7 +114,9 @@ def _refusal(reached: limits.LimitReached) -> ApiError:
     )
 
 
-def _take(session: Session, settings: Settings, charges: list[limits.Charge], now: datetime) -> list[limits.Taken]:
+def _take(
+    session: Session, settings: SandboxSettings, charges: list[limits.Charge], now: datetime
+) -> list[limits.Taken]:
     try:
         taken = limits.take(session, settings.secret_key, charges, now)
     except limits.LimitReached as reached:
@@ -155,7 +157,7 @@ def _mismatch() -> ApiError:
 # --- sending a code ---------------------------------------------------------------------------------------
 
 
-def request_code(session: Session, settings: Settings, request: CodeRequest) -> dict[str, Any]:
+def request_code(session: Session, settings: SandboxSettings, request: CodeRequest) -> dict[str, Any]:
     """Check the limits, match the registry (with an ID number), then create a verification and "send" the code."""
     now = utcnow()
     id_charges = _id_check_charges(settings, request, request.id_number) if request.id_number else []
@@ -172,7 +174,7 @@ def request_code(session: Session, settings: Settings, request: CodeRequest) -> 
 
 
 def _send_code(
-    session: Session, settings: Settings, request: CodeRequest, person: Person | None, now: datetime
+    session: Session, settings: SandboxSettings, request: CodeRequest, person: Person | None, now: datetime
 ) -> dict[str, Any]:
     verification_id = secrets.token_hex(16)
     code = new_code()
@@ -202,7 +204,7 @@ def _send_code(
     }
 
 
-def _sms_text(settings: Settings, code: str) -> str:
+def _sms_text(settings: SandboxSettings, code: str) -> str:
     """What is kept of the SMS: readable only in development, where /dev/sms-outbox stands in for the phone.
 
     In production the SMS gateway gets the code (this sandbox has none) and the stored record never holds it.
@@ -214,7 +216,7 @@ def _sms_text(settings: Settings, code: str) -> str:
 # --- checking a code --------------------------------------------------------------------------------------
 
 
-def _count_attempt(session: Session, settings: Settings, verification_id: str, now: datetime) -> bool:
+def _count_attempt(session: Session, settings: SandboxSettings, verification_id: str, now: datetime) -> bool:
     """Count one attempt before comparing, in one conditional UPDATE: parallel guesses cannot share an attempt."""
     counted = session.execute(
         update(SmsVerification)
@@ -231,7 +233,7 @@ def _count_attempt(session: Session, settings: Settings, verification_id: str, n
     return counted.rowcount == 1
 
 
-def _not_counted(session: Session, settings: Settings, verification_id: str) -> ApiError:
+def _not_counted(session: Session, settings: SandboxSettings, verification_id: str) -> ApiError:
     """Why no attempt could be counted: unknown, used up, or expired/consumed."""
     record = session.get(SmsVerification, verification_id, populate_existing=True)
     if record is None:
@@ -249,7 +251,7 @@ def _expired() -> ApiError:
     return ApiError(410, "code_expired", "验证码已过期或已使用，请您重新获取验证码。")
 
 
-def _wrong_code(settings: Settings, record: SmsVerification) -> ApiError:
+def _wrong_code(settings: SandboxSettings, record: SmsVerification) -> ApiError:
     attempts_left = max(0, settings.sms_max_attempts - record.attempts)
     if attempts_left == 0:
         return _too_many_attempts()
@@ -261,7 +263,7 @@ def _wrong_code(settings: Settings, record: SmsVerification) -> ApiError:
     )
 
 
-def verify_code(session: Session, settings: Settings, verification_id: str, code: str) -> dict[str, Any]:
+def verify_code(session: Session, settings: SandboxSettings, verification_id: str, code: str) -> dict[str, Any]:
     """Check the code; on success consume it and issue a token bound to the person and chat user."""
     if not _count_attempt(session, settings, verification_id, utcnow()):
         raise _not_counted(session, settings, verification_id)

@@ -11,8 +11,8 @@ import httpx
 import pytest
 import uvicorn
 
+from bot.settings import SandboxSettings
 from services.app import create_app
-from services.settings import Settings
 from tests.e2e.stack import ROOT, Stack, free_port
 
 
@@ -20,7 +20,7 @@ from tests.e2e.stack import ROOT, Stack, free_port
 def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     database = tmp_path_factory.mktemp("sandbox") / "services.db"
     port = free_port()
-    app = create_app(Settings(database_url=f"sqlite:///{database}", port=port))
+    app = create_app(SandboxSettings(database_url=f"sqlite:///{database}", port=port))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

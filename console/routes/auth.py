@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from bot.settings import ConsoleSettings
 from console import sessions
-from console.settings import ConsoleSettings
 from console.users import User, authenticate, normalize_username
 from console.web import (
     COOKIE_NAME,

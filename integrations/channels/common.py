@@ -4,7 +4,6 @@ visibly when a message sent outside a turn cannot be delivered."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, U
 from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 
+from bot.settings import ChannelSettings
 from integrations.channels.state import ChannelState
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
@@ -38,9 +38,7 @@ class RateLimit:
     @classmethod
     def from_env(cls) -> RateLimit:
         # CHANNEL_RATE_LIMIT="20/60": at most 20 messages per user in any 60-second window (ratelimit.py).
-        raw = os.environ.get("CHANNEL_RATE_LIMIT", "20/60")
-        limit, window = raw.split("/", 1)
-        return cls(int(limit), int(window))
+        return cls(*ChannelSettings.from_env().rate)
 
 
 async def allow_message(state: ChannelState, channel: str, sender_id: str, rate: RateLimit) -> bool:

@@ -1,7 +1,7 @@
 """Typed async clients of the government services (the sandbox in services/ or the real back ends)."""
 
 from integrations.services.base import (
-    ClientConfig,
+    ServiceClientSettings,
     ServiceError,
     ServiceRejected,
     ServiceUnavailable,
@@ -14,7 +14,7 @@ from integrations.services.rent_subsidy import RentSubsidyClient
 
 __all__ = [
     "CampusClient",
-    "ClientConfig",
+    "ServiceClientSettings",
     "IdentityClient",
     "ImmigrationClient",
     "RentSubsidyClient",

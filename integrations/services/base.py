@@ -9,20 +9,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from tenacity import wait_exponential
 
+from bot.settings import ServiceClientSettings
 from integrations.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8001"
 RETRYABLE_STATUS = frozenset({502, 503, 504})
 
 
@@ -66,39 +64,6 @@ class ServiceRejected(ServiceError):
         return list(self.details.get("suggestions", []))
 
 
-@dataclass(frozen=True)
-class ClientConfig:
-    """Where the services live and how long we wait for them.
-
-    `timeout` bounds one attempt end to end; `deadline` bounds all attempts together, so a citizen never
-    waits much longer than that (and always well under Rasa's 60 s lock).
-    """
-
-    base_url: str = DEFAULT_BASE_URL
-    connect_timeout: float = 2.0
-    timeout: float = 5.0
-    deadline: float = 12.0
-    max_retries: int = 2
-    backoff: float = 0.3
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ClientConfig:
-        env = os.environ if environ is None else environ
-
-        def number(name: str, default: float) -> float:
-            raw = env.get(name, "").strip()
-            return float(raw) if raw else default
-
-        return cls(
-            base_url=(env.get("SERVICES_URL", "").strip() or DEFAULT_BASE_URL).rstrip("/"),
-            connect_timeout=number("SERVICES_CONNECT_TIMEOUT", 2.0),
-            timeout=number("SERVICES_TIMEOUT", 5.0),
-            deadline=number("SERVICES_DEADLINE", 12.0),
-            max_retries=int(number("SERVICES_MAX_RETRIES", 2)),
-            backoff=number("SERVICES_RETRY_BACKOFF", 0.3),
-        )
-
-
 def idempotency_key(sender_id: str, transaction: str, instance_id: str) -> str:
     """A stable key for one transaction attempt of one chat user.
 
@@ -114,8 +79,8 @@ class BaseServiceClient:
 
     service_name = "政务服务"
 
-    def __init__(self, config: ClientConfig | None = None, *, http: httpx.AsyncClient | None = None) -> None:
-        self.config = config or ClientConfig.from_env()
+    def __init__(self, config: ServiceClientSettings | None = None, *, http: httpx.AsyncClient | None = None) -> None:
+        self.config = config or ServiceClientSettings.from_env()
         self._http = http
         self._owns_http = http is None
 

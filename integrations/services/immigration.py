@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +57,6 @@ class ImmigrationClient(BaseServiceClient):
     validation (which needs the canonical name) and the answer right after it make one request, not two."""
 
     service_name = "出入境信息服务"
-    cache_seconds = float(os.environ.get("IMMIGRATION_CACHE_SECONDS", "10"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -72,7 +70,7 @@ class ImmigrationClient(BaseServiceClient):
         _, data = await self._request("GET", path)  # errors are raised, never kept
         if len(self._recent) > 1_000:
             self._recent = {key: value for key, value in self._recent.items() if value[0] > now}
-        self._recent[path] = (now + self.cache_seconds, data)
+        self._recent[path] = (now + self.config.immigration_cache_seconds, data)
         return data
 
     async def get_country(self, name: str) -> CountryMeasures:

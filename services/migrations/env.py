@@ -6,8 +6,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from bot.settings import SandboxSettings
 from services.models import Base
-from services.settings import Settings
 
 target_metadata = Base.metadata
 
@@ -27,7 +27,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = create_engine(Settings.from_env().database_url)
+    engine = create_engine(SandboxSettings.from_env().database_url)
     with engine.connect() as fresh:
         _run(fresh)
 

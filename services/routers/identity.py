@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, constr, validator
 from sqlalchemy.orm import Session
 
+from bot.settings import SandboxSettings
 from services import identity
 from services.deps import get_session, get_settings
-from services.settings import Settings
 from services.validation import clean_id_number, clean_name, clean_phone
 
 router = APIRouter(prefix="/api/v1/identity", tags=["identity"])
@@ -39,7 +39,7 @@ class VerificationBody(BaseModel):
 def send_sms_code(
     body: SmsCodeBody,
     session: Session = Depends(get_session),
-    settings: Settings = Depends(get_settings),
+    settings: SandboxSettings = Depends(get_settings),
 ) -> dict[str, Any]:
     request = identity.CodeRequest(
         name=body.name, phone=body.phone, chat_user=body.chat_user, id_number=body.id_number
@@ -51,6 +51,6 @@ def send_sms_code(
 def verify(
     body: VerificationBody,
     session: Session = Depends(get_session),
-    settings: Settings = Depends(get_settings),
+    settings: SandboxSettings = Depends(get_settings),
 ) -> dict[str, Any]:
     return identity.verify_code(session, settings, body.verification_id, body.code)

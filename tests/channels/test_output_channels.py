@@ -26,7 +26,7 @@ from integrations.channels.common import DeliveryFailed
 from integrations.channels.telegram.inbound import SECRET_HEADER
 from integrations.channels.wechat import WeChatInput
 from integrations.channels.wechat.output import NOT_DELIVERED_TEXT
-from integrations.channels.wechat.settings import WeChatConfig
+from integrations.channels.wechat.settings import WeChatSettings
 from tests.channels.fake_telegram import FakeTelegram, fake_telegram_for, text_update
 from tests.channels.fake_wechat import FakeWeChatApi, new_openid
 from tests.e2e.stack import Stack, free_port
@@ -169,7 +169,7 @@ def fake_wechat() -> Iterator[FakeWeChatApi]:
 
 
 def wechat_channel(fake: FakeWeChatApi) -> WeChatInput:
-    return WeChatInput(WeChatConfig.from_env({
+    return WeChatInput(WeChatSettings.from_env({
         "WECHAT_TOKEN": "output-test-token", "WECHAT_APP_ID": fake.app_id, "WECHAT_APP_SECRET": fake.app_secret,
         "WECHAT_API_BASE_URL": fake.base_url,
     }))
@@ -200,6 +200,6 @@ async def test_wechat_reply_outside_the_48_hour_window_fails_loudly(fake_wechat:
 
 
 async def test_an_unconfigured_channel_refuses_instead_of_dropping() -> None:
-    output = WeChatInput(WeChatConfig.from_env({})).get_output_channel()
+    output = WeChatInput(WeChatSettings.from_env({})).get_output_channel()
     with pytest.raises(DeliveryFailed, match="微信公众号渠道未配置"):
         await output.send_response(f"wechat:{new_openid()}", {"text": OPERATOR_TEXT})

@@ -21,7 +21,7 @@ from integrations.channels.state import RedisChannelState
 from integrations.channels.telegram.handler import ERROR_TEXT
 from integrations.channels.telegram.inbound import SECRET_HEADER, TelegramInput
 from integrations.channels.telegram.render import TEXT_LIMIT, utf16_len
-from integrations.channels.telegram.settings import TelegramConfig
+from integrations.channels.telegram.settings import TelegramSettings
 from tests.channels.conftest import CHANNEL_REDIS_URL
 from tests.channels.fake_telegram import FakeTelegram, fake_telegram_for, text_update
 from tests.sanic_server import serve_channel
@@ -35,8 +35,8 @@ def fake(channel_env: dict[str, str]) -> FakeTelegram:
 
 
 @pytest.fixture
-def config(channel_env: dict[str, str], fake: FakeTelegram) -> TelegramConfig:
-    return replace(TelegramConfig.from_env(channel_env), poll_timeout=1, order_window=0.02)
+def config(channel_env: dict[str, str], fake: FakeTelegram) -> TelegramSettings:
+    return replace(TelegramSettings.from_env(channel_env), poll_timeout=1, order_window_ms=20)
 
 
 async def stand_in_for_rasa(message: UserMessage) -> None:
@@ -64,7 +64,7 @@ async def wait_for_messages(fake: FakeTelegram, chat_id: int, count: int) -> lis
 
 async def test_without_credentials_the_channel_loads_and_answers_503(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        channel = TelegramInput(TelegramConfig.from_env({}))
+        channel = TelegramInput(TelegramSettings.from_env({}))
     warnings = [r for r in caplog.records if "TELEGRAM_BOT_TOKEN" in r.getMessage()]
     assert len(warnings) == 1
     async with serving(channel) as url, httpx.AsyncClient() as client:
@@ -76,14 +76,14 @@ async def test_without_credentials_the_channel_loads_and_answers_503(caplog: pyt
 
 
 async def test_a_webhook_without_its_secret_is_503_until_the_secret_is_set() -> None:
-    channel = TelegramInput(TelegramConfig.from_env({"TELEGRAM_BOT_TOKEN": "123456789:TEST-telegram-token"}))
+    channel = TelegramInput(TelegramSettings.from_env({"TELEGRAM_BOT_TOKEN": "123456789:TEST-telegram-token"}))
     async with serving(channel) as url, httpx.AsyncClient() as client:
         answer = await client.post(f"{url}/webhook", json=text_update(new_user(), "你好"))
     assert answer.status_code == 503 and "TELEGRAM_SECRET_TOKEN" in answer.json()["error"]
 
 
 async def test_a_reply_longer_than_telegram_allows_arrives_split_in_order(
-    config: TelegramConfig, fake: FakeTelegram
+    config: TelegramSettings, fake: FakeTelegram
 ) -> None:
     user = new_user()
     channel = TelegramInput(config, RedisChannelState(CHANNEL_REDIS_URL))
@@ -101,7 +101,9 @@ async def test_a_reply_longer_than_telegram_allows_arrives_split_in_order(
     assert ["reply_markup" in c.params for c in sent] == [False, False, True]
 
 
-async def test_polling_mode_feeds_updates_through_the_same_handling(config: TelegramConfig, fake: FakeTelegram) -> None:
+async def test_polling_mode_feeds_updates_through_the_same_handling(
+    config: TelegramSettings, fake: FakeTelegram
+) -> None:
     user = new_user()
     first = text_update(user, "查询口岸状态")
     channel = TelegramInput(replace(config, mode="polling"), RedisChannelState(CHANNEL_REDIS_URL))
@@ -121,7 +123,7 @@ async def test_polling_mode_feeds_updates_through_the_same_handling(config: Tele
     assert fake.sent_texts(user) == ["收到：查询口岸状态", "收到：谢谢"]
 
 
-async def test_a_user_who_blocked_the_bot_does_not_disturb_others(config: TelegramConfig, fake: FakeTelegram) -> None:
+async def test_a_user_who_blocked_the_bot_does_not_disturb_others(config: TelegramSettings, fake: FakeTelegram) -> None:
     blocked, other = new_user(), new_user()
     fake.blocked_chats.add(blocked)
     channel = TelegramInput(config, RedisChannelState(CHANNEL_REDIS_URL))
@@ -134,7 +136,9 @@ async def test_a_user_who_blocked_the_bot_does_not_disturb_others(config: Telegr
     assert len(fake.calls_of("sendMessage", blocked)) == 1, "after a 403 the rest of that reply is not attempted"
 
 
-async def test_a_failed_turn_is_apologised_for_and_the_chat_goes_on(config: TelegramConfig, fake: FakeTelegram) -> None:
+async def test_a_failed_turn_is_apologised_for_and_the_chat_goes_on(
+    config: TelegramSettings, fake: FakeTelegram
+) -> None:
     user = new_user()
     channel = TelegramInput(config, RedisChannelState(CHANNEL_REDIS_URL))
     headers = {SECRET_HEADER: config.secret_token}

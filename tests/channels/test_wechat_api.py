@@ -20,7 +20,7 @@ from integrations.channels.wechat import WeChatInput
 from integrations.channels.wechat.api import WeChatApi
 from integrations.channels.wechat.delivery import Deliveries
 from integrations.channels.wechat.menu import load_menu
-from integrations.channels.wechat.settings import WeChatConfig
+from integrations.channels.wechat.settings import WeChatSettings
 from tests.channels.fake_wechat import (
     ChannelServer,
     FakeWeChatApi,
@@ -45,10 +45,10 @@ def fake() -> Iterator[FakeWeChatApi]:
     server.stop()
 
 
-def config_for(fake: FakeWeChatApi, **extra: str) -> WeChatConfig:
+def config_for(fake: FakeWeChatApi, **extra: str) -> WeChatSettings:
     # A new app id per test: its token key in Redis is then new too.
     fake.app_id = f"wx{uuid.uuid4().hex[:16]}"
-    return WeChatConfig.from_env({
+    return WeChatSettings.from_env({
         "WECHAT_TOKEN": "api-test-token", "WECHAT_APP_ID": fake.app_id, "WECHAT_APP_SECRET": SECRET,
         "WECHAT_API_BASE_URL": fake.base_url, **extra,
     })
@@ -150,7 +150,7 @@ def test_the_menu_command_creates_the_menu_of_the_yaml_file(fake: FakeWeChatApi)
 async def test_without_its_settings_the_channel_loads_and_answers_503(caplog: pytest.LogCaptureFixture) -> None:
     WeChatInput._warned = False
     with caplog.at_level(logging.WARNING):
-        channels = [WeChatInput(WeChatConfig.from_env({})) for _ in range(2)]
+        channels = [WeChatInput(WeChatSettings.from_env({})) for _ in range(2)]
     assert caplog.text.count("WeChat channel not configured") == 1  # warned once, not per request or instance
 
     async def never(_message) -> None:

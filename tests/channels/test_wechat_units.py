@@ -47,13 +47,13 @@ from integrations.channels.wechat.routing import (
     Turn,
     route,
 )
-from integrations.channels.wechat.settings import WeChatConfig
+from integrations.channels.wechat.settings import WeChatSettings
 from tests.channels.env import aes_key
 from tests.channels.fake_wechat import ACCOUNT, message_xml
 from tests.e2e.stack import ROOT
 
 CURRENT, PREVIOUS, OTHER = aes_key(b"current"), aes_key(b"previous"), aes_key(b"other")
-CONFIG = WeChatConfig.from_env({
+CONFIG = WeChatSettings.from_env({
     "WECHAT_TOKEN": "unit-token", "WECHAT_APP_ID": "wxunit", "WECHAT_APP_SECRET": "secret",
     "WECHAT_ENCODING_AES_KEY": CURRENT, "WECHAT_PREVIOUS_ENCODING_AES_KEY": PREVIOUS,
 })
@@ -133,7 +133,7 @@ def test_safe_mode_refuses_tampered_signatures_and_unknown_keys() -> None:
     with pytest.raises(Rejected) as unknown_key:
         open_envelope(CONFIG, query, body)
     assert unknown_key.value.status == 400
-    without_keys = WeChatConfig.from_env({"WECHAT_TOKEN": "unit-token", "WECHAT_APP_ID": "wxunit"})
+    without_keys = WeChatSettings.from_env({"WECHAT_TOKEN": "unit-token", "WECHAT_APP_ID": "wxunit"})
     with pytest.raises(Rejected) as not_configured:
         open_envelope(without_keys, query, body)
     assert not_configured.value.status == 503
@@ -146,7 +146,7 @@ def test_with_an_aes_key_only_encrypted_messages_are_opened() -> None:
             open_envelope(CONFIG, query, xml)
         assert refused.value.status == 403
     refuse_plaintext(CONFIG, encrypted_query(xml, CURRENT)[0])
-    plaintext_mode = WeChatConfig.from_env({"WECHAT_TOKEN": "unit-token", "WECHAT_APP_ID": "wxunit"})
+    plaintext_mode = WeChatSettings.from_env({"WECHAT_TOKEN": "unit-token", "WECHAT_APP_ID": "wxunit"})
     assert open_envelope(plaintext_mode, signed(), xml).xml == xml
 
 

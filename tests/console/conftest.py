@@ -16,9 +16,9 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 import console.users
+from bot.settings import ConsoleSettings
 from console.app import create_app
 from console.sessions import find_session
-from console.settings import ConsoleSettings
 from console.users import create_user, find_user
 from console.web import COOKIE_NAME
 

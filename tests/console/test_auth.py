@@ -12,9 +12,9 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 import console.users
+from bot.settings import ConsoleSettings
 from console.app import create_app
 from console.sessions import user_key
-from console.settings import ConsoleSettings
 from console.users import LoginFailure, LoginSession, User, verify_password
 from console.web import COOKIE_NAME
 from tests.console.conftest import PASSWORD, ensure_user, login_as, post_login

@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
+from bot.settings import ConsoleSettings
 from console.app import create_app
-from console.settings import ConsoleSettings
 from console.users import AuditEntry
 from tests.console.conftest import PASSWORD, ensure_user, login_as, post_login
 from tests.postgres import postgres_or_skip

@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 import console.app
+from bot.settings import ConsoleSettings
 from console.app import create_app, run_jobs_once
-from console.settings import ConsoleSettings
 from console.users import AuditEntry
 from console.web import audit, localtime
 from tests.console import seed

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from bot.masking import hash_sender_id
+from bot.settings import ConsoleSettings
 from console.rasa_client import RasaClient
-from console.settings import ConsoleSettings
 from console.takeover import (
     ACTIVE,
     CLOSED,

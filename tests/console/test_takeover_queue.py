@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 from bot.conversation_log import ConversationEvent
-from console.settings import ConsoleSettings
+from bot.settings import ConsoleSettings
 from console.takeover import ACTIVE, CLOSED, WAITING, Handoff, queue, sync_handoffs
 from tests.console.conftest import login_as
 from tests.console.seed import entry_control_query, handoff, seed_via_broker, write_conversations

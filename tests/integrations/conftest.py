@@ -10,13 +10,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from integrations.services import ClientConfig
+from integrations.services import ServiceClientSettings
 from tests.conftest import free_port
 
 
 @pytest.fixture
-def config(sandbox_url: str) -> ClientConfig:
-    return ClientConfig(base_url=sandbox_url)
+def config(sandbox_url: str) -> ServiceClientSettings:
+    return ServiceClientSettings(base_url=sandbox_url)
 
 
 @dataclass

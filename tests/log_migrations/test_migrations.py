@@ -35,14 +35,13 @@ from bot.log_migrations import (
     upgrade,
 )
 from bot.sealing import seal
-from bot.settings import Settings
+from bot.settings import ConsoleSettings, Settings
 from bot.sqlite import create_engine
 from console.app import create_app
 from console.index import Conversation, latest_conversation
 from console.projection import refresh
 from console.review import add_tag, correct_message, flag_message
 from console.sessions import start_session
-from console.settings import ConsoleSettings
 from console.takeover import WAITING, Handoff, queue
 from console.users import AuditEntry, LoginFailure, create_user
 from tests.console import seed

@@ -17,9 +17,8 @@ import pytest
 
 import console.__main__ as console_main
 from bot.secret_store import RASA_API_TOKEN, shared_secret
-from bot.settings import Settings
+from bot.settings import ConsoleSettings, Settings
 from console.rasa_client import RasaClient, RasaError
-from console.settings import ConsoleSettings
 
 TOKEN = "t" * 40
 PHONE = "13800000001"

@@ -12,8 +12,7 @@ import hashlib
 import pytest
 from sqlalchemy import MetaData, create_engine, select
 
-from bot.settings import ConfigurationError
-from services.settings import Settings
+from bot.settings import ConfigurationError, SandboxSettings
 from tests.services import conftest as sandbox
 from tests.services.helpers import (
     CHEN_XIAO,
@@ -97,6 +96,6 @@ def test_production_refuses_a_missing_short_or_public_key(key, monkeypatch):
     else:
         monkeypatch.setenv("SERVICES_SECRET_KEY", key)
     with pytest.raises(ConfigurationError, match="SERVICES_SECRET_KEY"):
-        Settings.from_env()
+        SandboxSettings.from_env()
     with pytest.raises(ConfigurationError, match="SERVICES_SECRET_KEY"):
-        Settings(env="production", **({"secret_key": key} if key else {}))
+        SandboxSettings.from_env({}, env="production", **({"secret_key": key} if key else {}))

@@ -15,8 +15,8 @@ import sys
 import httpx
 import pytest
 
-from bot.production import DEVELOPMENT_SECRETS, problems
-from bot.settings import ConfigurationError, secret_from_env
+from bot.production import problems
+from bot.settings import DEVELOPMENT_SECRETS, ConfigurationError, secret_from_env
 from tests.e2e.stack import ROOT, free_port, wait_until
 
 STRONG = "s" * 40
@@ -62,12 +62,12 @@ def test_production_has_no_development_secret_to_fall_back_on(monkeypatch: pytes
     monkeypatch.setenv("GOVBOT_ENV", "production")
     monkeypatch.delenv("PII_SEAL_KEY", raising=False)
     with pytest.raises(ConfigurationError, match="PII_SEAL_KEY"):
-        secret_from_env("PII_SEAL_KEY", "dev-value", "sealing")
-    monkeypatch.setenv("PII_SEAL_KEY", "dev-value")
+        secret_from_env("PII_SEAL_KEY", "sealing")
+    monkeypatch.setenv("PII_SEAL_KEY", DEVELOPMENT_SECRETS["PII_SEAL_KEY"])
     with pytest.raises(ConfigurationError, match="PII_SEAL_KEY"):
-        secret_from_env("PII_SEAL_KEY", "dev-value", "sealing")
+        secret_from_env("PII_SEAL_KEY", "sealing")
     monkeypatch.setenv("GOVBOT_ENV", "development")
-    assert secret_from_env("PII_SEAL_KEY", "dev-value", "sealing") == "dev-value"
+    assert secret_from_env("PII_SEAL_KEY", "sealing") == DEVELOPMENT_SECRETS["PII_SEAL_KEY"]
 
 
 def test_the_action_server_starts_in_production_only_with_its_token(tmp_path) -> None:

@@ -17,9 +17,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.settings import ConfigurationError
+from bot.settings import ConfigurationError, SandboxSettings
 from services.app import create_app
-from services.settings import Settings
 from tests.e2e.stack import ROOT, free_port, wait_until
 from tests.services.helpers import CHEN_XIAO, PRODUCTION_SECRET_KEY
 
@@ -47,7 +46,7 @@ def test_dev_routes_are_gone_in_production_mode_whatever_services_env_says(tmp_p
     monkeypatch.setenv("SERVICES_ENV", "prod")  # the old switch: ignored now
     monkeypatch.setenv("SERVICES_SECRET_KEY", PRODUCTION_SECRET_KEY)
     monkeypatch.setenv("SERVICES_DATABASE_URL", f"sqlite:///{tmp_path / 'services.db'}")
-    with TestClient(create_app(Settings.from_env())) as client:
+    with TestClient(create_app(SandboxSettings.from_env())) as client:
         response = client.get("/dev/sms-outbox", params={"phone": CHEN_XIAO.phone})
         assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
         assert not any(path.startswith("/dev") for path in client.get("/openapi.json").json()["paths"])
@@ -58,9 +57,9 @@ def test_dev_routes_are_gone_in_production_mode_whatever_services_env_says(tmp_p
 def test_an_invalid_mode_is_refused(value, monkeypatch):
     monkeypatch.setenv("GOVBOT_ENV", value)
     with pytest.raises(ConfigurationError, match="GOVBOT_ENV"):
-        Settings.from_env()
+        SandboxSettings.from_env()
     with pytest.raises(ConfigurationError, match="GOVBOT_ENV"):
-        Settings(env=value)
+        SandboxSettings.from_env({}, env=value)
 
 
 def test_python_m_services_refuses_to_start_with_an_invalid_mode(tmp_path):

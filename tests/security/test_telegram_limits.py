@@ -14,7 +14,7 @@ from rasa.core.channels.channel import UserMessage
 from integrations.channels.common import MAX_MESSAGE_CHARS, TOO_LONG_TEXT
 from integrations.channels.state import RedisChannelState
 from integrations.channels.telegram.inbound import SECRET_HEADER, TelegramInput
-from integrations.channels.telegram.settings import TelegramConfig
+from integrations.channels.telegram.settings import TelegramSettings
 from tests.channels.fake_telegram import FakeTelegram, next_update_id, text_update
 from tests.e2e.stack import free_port
 from tests.sanic_server import serve_channel
@@ -34,8 +34,8 @@ def fake() -> Iterator[FakeTelegram]:
 
 
 def channel(fake: FakeTelegram) -> TelegramInput:
-    config = TelegramConfig(TOKEN, SECRET, api_base_url=f"http://127.0.0.1:{fake.server.server_address[1]}/bot",
-                            order_window=0.02)
+    config = TelegramSettings(TOKEN, SECRET, api_base_url=f"http://127.0.0.1:{fake.server.server_address[1]}/bot",
+                            order_window_ms=20)
     return TelegramInput(config, RedisChannelState(REDIS_URL))
 
 

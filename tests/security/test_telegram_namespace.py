@@ -21,7 +21,7 @@ from integrations.channels.common import DeliveryFailed
 from integrations.channels.senders import sender_id
 from integrations.channels.state import RedisChannelState
 from integrations.channels.telegram.inbound import SECRET_HEADER, TelegramInput
-from integrations.channels.telegram.settings import TelegramConfig
+from integrations.channels.telegram.settings import TelegramSettings
 from tests.channels.fake_telegram import FakeTelegram, callback_update, text_update
 from tests.e2e.stack import free_port
 from tests.sanic_server import serve_channel
@@ -44,8 +44,8 @@ def fake() -> Iterator[FakeTelegram]:
 
 
 def channel(fake: FakeTelegram) -> TelegramInput:
-    config = TelegramConfig(TOKEN, SECRET, api_base_url=f"http://127.0.0.1:{fake.server.server_address[1]}/bot",
-                            order_window=0.02)
+    config = TelegramSettings(TOKEN, SECRET, api_base_url=f"http://127.0.0.1:{fake.server.server_address[1]}/bot",
+                            order_window_ms=20)
     return TelegramInput(config, RedisChannelState(REDIS_URL))
 
 

@@ -9,7 +9,7 @@ import pytest
 from rasa.core.channels.channel import UserMessage
 
 from integrations.channels.telegram.inbound import SECRET_HEADER, TelegramInput
-from integrations.channels.telegram.settings import TelegramConfig
+from integrations.channels.telegram.settings import TelegramSettings
 from tests.channels.fake_telegram import text_update
 from tests.sanic_server import serve_channel
 
@@ -17,7 +17,7 @@ TOKEN = "987654321:SECURITY-telegram-token"
 
 
 def problem(secret: str, mode: str = "webhook") -> str | None:
-    return TelegramConfig(TOKEN, secret, mode=mode).problem()
+    return TelegramSettings(TOKEN, secret, mode=mode).problem()
 
 
 @pytest.mark.parametrize(
@@ -41,7 +41,7 @@ async def test_a_one_character_secret_cannot_be_brute_forced_because_the_webhook
     async def rasa(message: UserMessage) -> None:
         turns.append(message)
 
-    channel = TelegramInput(TelegramConfig(TOKEN, "7"))
+    channel = TelegramInput(TelegramSettings(TOKEN, "7"))
     async with serve_channel(channel, rasa) as url, httpx.AsyncClient() as client:
         guesses = [await client.post(f"{url}/webhook", json=text_update(5550100, "你好"), headers={SECRET_HEADER: g})
                    for g in "0123456789"]

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from integrations.channels.wechat.api import WeChatApi
-from integrations.channels.wechat.settings import WeChatConfig
+from integrations.channels.wechat.settings import WeChatSettings
 from tests.channels.fake_wechat import FakeWeChatApi, new_openid
 from tests.e2e.stack import ROOT, free_port
 
@@ -31,9 +31,9 @@ def fake() -> Iterator[FakeWeChatApi]:
     server.stop()
 
 
-def config_for(fake: FakeWeChatApi, **extra: str) -> WeChatConfig:
+def config_for(fake: FakeWeChatApi, **extra: str) -> WeChatSettings:
     fake.app_id = f"wx{uuid.uuid4().hex[:16]}"  # a new token key in Redis per test
-    return WeChatConfig.from_env({
+    return WeChatSettings.from_env({
         "WECHAT_TOKEN": "secrets-test-token", "WECHAT_APP_ID": fake.app_id, "WECHAT_APP_SECRET": SECRET,
         "WECHAT_API_BASE_URL": fake.base_url, "REDIS_URL": REDIS_URL, **extra,
     })

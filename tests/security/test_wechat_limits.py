@@ -12,7 +12,7 @@ from rasa.core.channels.channel import UserMessage
 from integrations.channels.common import MAX_MESSAGE_CHARS, TOO_LONG_TEXT
 from integrations.channels.state import PREFIX, RedisChannelState
 from integrations.channels.wechat import WeChatInput
-from integrations.channels.wechat.settings import WeChatConfig
+from integrations.channels.wechat.settings import WeChatSettings
 from tests.channels.env import aes_key
 from tests.channels.fake_wechat import (
     ChannelServer,
@@ -31,7 +31,7 @@ AES_KEY = aes_key(b"security-limits-key")
 
 
 def channel() -> WeChatInput:
-    wechat = WeChatInput(WeChatConfig.from_env({
+    wechat = WeChatInput(WeChatSettings.from_env({
         "WECHAT_TOKEN": TOKEN, "WECHAT_APP_ID": f"wx{uuid.uuid4().hex[:16]}", "WECHAT_APP_SECRET": "secret",
         "WECHAT_ENCODING_AES_KEY": AES_KEY, "WECHAT_API_BASE_URL": "http://127.0.0.1:9/cgi-bin/",
     }))

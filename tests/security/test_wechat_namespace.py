@@ -17,7 +17,7 @@ from integrations.channels.common import DeliveryFailed
 from integrations.channels.senders import sender_id
 from integrations.channels.state import RedisChannelState
 from integrations.channels.wechat import WeChatInput
-from integrations.channels.wechat.settings import WeChatConfig
+from integrations.channels.wechat.settings import WeChatSettings
 from tests.channels.env import aes_key
 from tests.channels.fake_wechat import (
     ChannelServer,
@@ -45,7 +45,7 @@ def fake() -> Iterator[FakeWeChatApi]:
 
 
 def channel(fake: FakeWeChatApi) -> WeChatInput:
-    wechat = WeChatInput(WeChatConfig.from_env({
+    wechat = WeChatInput(WeChatSettings.from_env({
         "WECHAT_TOKEN": TOKEN, "WECHAT_APP_ID": fake.app_id, "WECHAT_APP_SECRET": fake.app_secret,
         "WECHAT_ENCODING_AES_KEY": AES_KEY, "WECHAT_API_BASE_URL": fake.base_url,
     }))

@@ -18,7 +18,7 @@ from rasa.core.channels.channel import UserMessage
 
 from integrations.channels.state import RedisChannelState
 from integrations.channels.wechat import WeChatInput
-from integrations.channels.wechat.settings import WeChatConfig
+from integrations.channels.wechat.settings import WeChatSettings
 from tests.channels.env import aes_key
 from tests.channels.fake_wechat import (
     ChannelServer,
@@ -37,15 +37,15 @@ AES_KEY = aes_key(b"security-replay-key")
 ANSWER = "您好，请问有什么可以帮您？"
 
 
-def config(safe_mode: bool) -> WeChatConfig:
+def config(safe_mode: bool) -> WeChatSettings:
     # A new app id per test keeps its keys in the shared Redis apart from other tests'.
-    return WeChatConfig.from_env({
+    return WeChatSettings.from_env({
         "WECHAT_TOKEN": TOKEN, "WECHAT_APP_ID": f"wx{uuid.uuid4().hex[:16]}", "WECHAT_APP_SECRET": SECRET,
         "WECHAT_ENCODING_AES_KEY": AES_KEY if safe_mode else "", "WECHAT_API_BASE_URL": "http://127.0.0.1:9/cgi-bin/",
     })
 
 
-def replica(settings: WeChatConfig) -> WeChatInput:
+def replica(settings: WeChatSettings) -> WeChatInput:
     """One Rasa replica's channel: its state is the shared Redis, as with REDIS_URL in production."""
     channel = WeChatInput(settings)
     channel._state = RedisChannelState(REDIS_URL)

@@ -22,8 +22,8 @@ import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from bot.settings import SandboxSettings
 from services.app import create_app
-from services.settings import Settings
 from tests.e2e.stack import free_port
 
 PG_HOST = os.environ.get("TEST_PGHOST", "127.0.0.1")
@@ -91,7 +91,7 @@ def make_client(database_url: str) -> Iterator[Callable[..., TestClient]]:
     clients: list[TestClient] = []
 
     def factory(**overrides: object) -> TestClient:
-        settings = replace(Settings(database_url=database_url), **overrides)
+        settings = replace(SandboxSettings(database_url=database_url), **overrides)
         client = TestClient(create_app(settings), raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)
@@ -104,7 +104,7 @@ def make_client(database_url: str) -> Iterator[Callable[..., TestClient]]:
 
 
 @contextmanager
-def serving(settings: Settings) -> Iterator[str]:
+def serving(settings: SandboxSettings) -> Iterator[str]:
     """The sandbox with these settings in a real uvicorn server (a thread, a free port); yields its URL.
 
     Requests run on uvicorn's thread pool with one database connection each, as in production (the TestClient
@@ -141,7 +141,7 @@ def make_server(database_url: str) -> Iterator[Callable[..., str]]:
     with ExitStack() as stack:
 
         def factory(**overrides: object) -> str:
-            return stack.enter_context(serving(replace(Settings(database_url=database_url), **overrides)))
+            return stack.enter_context(serving(replace(SandboxSettings(database_url=database_url), **overrides)))
 
         yield factory
 
@@ -161,6 +161,6 @@ def shared_client(
     else:
         url = request.getfixturevalue("postgres_url")
         _reset_postgres(url)
-    with TestClient(create_app(Settings(database_url=url)), raise_server_exceptions=False) as client:
+    with TestClient(create_app(SandboxSettings(database_url=url)), raise_server_exceptions=False) as client:
         yield client
     client.app.state.engine.dispose()

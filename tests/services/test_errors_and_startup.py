@@ -8,10 +8,10 @@ from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from bot.settings import SandboxSettings
 from services.app import create_app
 from services.clock import utcnow
 from services.db import alembic_config, create_db_engine, run_migrations
-from services.settings import Settings
 from tests.services.helpers import error_of
 
 
@@ -59,7 +59,7 @@ def test_health_and_openapi(client):
 
 
 def test_restarting_keeps_data_and_does_not_duplicate_seed(database_url):
-    settings = Settings(database_url=database_url)
+    settings = SandboxSettings(database_url=database_url)
     with TestClient(create_app(settings)) as first:
         countries = len(first.get("/api/v1/immigration/countries").json()["items"])
         fairs = first.get("/api/v1/campus/job-fairs", params={"include_past": "true"}).json()["total"]

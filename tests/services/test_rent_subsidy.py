@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from services.settings import DEFAULT_RENT_SUBSIDY_CONFIG
+from bot.settings import SandboxSettings
 from tests.services.helpers import (
     CHEN_XIAO,
     HUANG_HAI,
@@ -48,7 +48,7 @@ def test_policy_is_explained_from_configuration(client):
 
 
 def test_changing_the_config_file_changes_the_policy_and_the_amounts(make_client, tmp_path: Path):
-    config = yaml.safe_load(DEFAULT_RENT_SUBSIDY_CONFIG.read_text(encoding="utf-8"))
+    config = yaml.safe_load(SandboxSettings().rent_subsidy_config.read_text(encoding="utf-8"))
     config["amounts"]["本科"] = 900
     config["months"] = 6
     config["period"] = "2030"

@@ -20,8 +20,8 @@ from actions.campus import (
 from actions.conversation import ActionCancelTransaction, ActionClarify, ActionRequestHuman
 from actions.immigration import ActionPortStatusAnswer, ValidateEntryControlForm, ValidatePortStatusForm
 from actions.rent_subsidy import ValidateRentSubsidyForm
+from bot.settings import SandboxSettings
 from services.idcard import check_digit
-from services.settings import Settings
 from tests.services.conftest import serving
 from tests.unit.conftest import _reset_clients, entity, latest_code, tracker
 from tests.unit.rendering import run
@@ -184,7 +184,7 @@ def strict_services(tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calla
     with ExitStack() as stack:
 
         def start(**limits: int) -> None:
-            settings = Settings(database_url=f"sqlite:///{tmp_path / 'strict.db'}", **limits)
+            settings = SandboxSettings(database_url=f"sqlite:///{tmp_path / 'strict.db'}", **limits)
             monkeypatch.setenv("SERVICES_URL", stack.enter_context(serving(settings)))
             _reset_clients()
 

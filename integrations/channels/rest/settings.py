@@ -6,11 +6,10 @@ and then every request must carry `Authorization: Bearer <REST_CHANNEL_TOKEN>`.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 
-from bot.settings import is_production
+from bot.settings import ChannelSettings, is_production
 
 CHANNEL = "rest"
 # Room for a message at the length cap written as JSON escapes (up to 12 bytes a character for emoji): a larger
@@ -27,8 +26,7 @@ class RestSettings:
 
     @classmethod
     def from_env(cls) -> RestSettings:
-        token = os.environ.get("REST_CHANNEL_TOKEN", "").strip() or None
+        channel = ChannelSettings.from_env()
         if not is_production():
-            return cls(True, token)
-        enabled = os.environ.get("REST_CHANNEL_ENABLED", "").strip().lower() in ("1", "true", "yes", "on")
-        return cls(enabled and token is not None, token)
+            return cls(True, channel.rest_token)
+        return cls(channel.rest_enabled and channel.rest_token is not None, channel.rest_token)

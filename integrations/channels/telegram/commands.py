@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from telegram import Bot, BotCommand
 from telegram.error import TelegramError
 
-from integrations.channels.telegram.settings import WEBHOOK_PATH, TelegramConfig
+from integrations.channels.telegram.settings import WEBHOOK_PATH, TelegramSettings, make_bot
 from integrations.channels.telegram.updates import ALLOWED_UPDATES, COMMAND_DESCRIPTIONS
 
 TELEGRAM_WEBHOOK_PORTS = {None, 443, 80, 88, 8443}  # the only ports Telegram delivers webhooks to
@@ -41,7 +41,7 @@ async def set_commands(bot: Bot) -> None:
     print(f"commands set: {', '.join('/' + c.command for c in commands)}")
 
 
-async def set_webhook(bot: Bot, config: TelegramConfig, url: str, drop_pending: bool) -> None:
+async def set_webhook(bot: Bot, config: TelegramSettings, url: str, drop_pending: bool) -> None:
     await bot.set_webhook(
         url,
         secret_token=config.secret_token,
@@ -61,8 +61,8 @@ async def show_info(bot: Bot) -> None:
         print(f"last error: {info.last_error_message} at {info.last_error_date}")
 
 
-async def run(args: argparse.Namespace, config: TelegramConfig) -> None:
-    async with config.make_bot() as bot:  # initialize (getMe, checks the token) and shutdown
+async def run(args: argparse.Namespace, config: TelegramSettings) -> None:
+    async with make_bot(config) as bot:  # initialize (getMe, checks the token) and shutdown
         if args.action == "set":
             await set_webhook(bot, config, args.url or config.webhook_url, args.drop_pending)
             await set_commands(bot)
@@ -75,7 +75,7 @@ async def run(args: argparse.Namespace, config: TelegramConfig) -> None:
             await show_info(bot)
 
 
-def check(args: argparse.Namespace, config: TelegramConfig) -> str | None:
+def check(args: argparse.Namespace, config: TelegramSettings) -> str | None:
     problem = config.problem()
     if args.action == "set":
         if not config.secret_token:
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="public https URL of /webhooks/telegram/webhook (default TELEGRAM_WEBHOOK_URL)")
     parser.add_argument("--drop-pending", action="store_true", help="discard updates Telegram has not delivered")
     args = parser.parse_args(argv)
-    config = TelegramConfig.from_env()
+    config = TelegramSettings.from_env()
     problem = check(args, config)
     if problem:
         print(f"error: {problem}", file=sys.stderr)

@@ -27,7 +27,7 @@ from integrations.channels.state import ChannelState, channel_state
 from integrations.channels.telegram.handler import UpdateHandler
 from integrations.channels.telegram.output import TelegramOutput
 from integrations.channels.telegram.queues import ChatQueues
-from integrations.channels.telegram.settings import CHANNEL, TelegramConfig, redact_token_in_logs
+from integrations.channels.telegram.settings import CHANNEL, TelegramSettings, make_bot, redact_token_in_logs
 from integrations.channels.telegram.updates import (
     ALLOWED_UPDATES,
     MAX_UPDATE_BYTES,
@@ -51,7 +51,7 @@ POLL_POLICY = RetryPolicy(
 class TelegramRuntime:
     """Everything that lives as long as the server: the Bot, the channel state, the per-chat queues, the poller."""
 
-    def __init__(self, config: TelegramConfig, on_new_message: OnNewMessage, state: ChannelState | None = None):
+    def __init__(self, config: TelegramSettings, on_new_message: OnNewMessage, state: ChannelState | None = None):
         self.config = config
         self.on_new_message = on_new_message
         self._state = state
@@ -64,7 +64,7 @@ class TelegramRuntime:
     async def start(self) -> None:
         """before_server_start: create the Bot on the server's loop. A Bot API outage must not stop Rasa."""
         redact_token_in_logs(self.config.token)
-        self.bot = self.config.make_bot()
+        self.bot = make_bot(self.config)
         state = self._state or channel_state()
         self.queues = ChatQueues(self._handle, self.config.order_window)
         self.handler = UpdateHandler(self.bot, state, self.on_new_message, RateLimit.from_env(), self.config.bot_id)
@@ -137,10 +137,10 @@ class TelegramInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> TelegramInput:
-        return cls(TelegramConfig.from_env())
+        return cls(TelegramSettings.from_env())
 
-    def __init__(self, config: TelegramConfig | None = None, state: ChannelState | None = None) -> None:
-        self.config = config or TelegramConfig.from_env()
+    def __init__(self, config: TelegramSettings | None = None, state: ChannelState | None = None) -> None:
+        self.config = config or TelegramSettings.from_env()
         self.state = state
         self.problem = self.config.problem()
         self.runtime: TelegramRuntime | None = None

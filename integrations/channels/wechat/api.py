@@ -27,7 +27,7 @@ from wechatpy.session.redisstorage import RedisStorage
 
 from integrations.channels.state import PREFIX
 from integrations.channels.wechat.redact import redact_credentials_in_logs
-from integrations.channels.wechat.settings import WeChatConfig
+from integrations.channels.wechat.settings import WeChatSettings
 
 TOKEN_INVALID = frozenset({40001, 40014, 42001})
 TOKEN_MARGIN = 300  # refresh five minutes before WeChat's expiry
@@ -55,7 +55,7 @@ class ExpiringMemoryStorage(SessionStorage):
 class WeChatApi(WeChatClient):
     """WeChatClient against `WECHAT_API_BASE_URL`, with a shared token and a lock around its refresh."""
 
-    def __init__(self, config: WeChatConfig, redis_client: redis.Redis | None = None) -> None:
+    def __init__(self, config: WeChatSettings, redis_client: redis.Redis | None = None) -> None:
         redact_credentials_in_logs()
         if redis_client is not None:
             session: SessionStorage = RedisStorage(redis_client, prefix=PREFIX + "wechat")
@@ -71,7 +71,7 @@ class WeChatApi(WeChatClient):
         self.API_BASE_URL = config.api_base_url
 
     @classmethod
-    def from_config(cls, config: WeChatConfig) -> WeChatApi:
+    def from_config(cls, config: WeChatSettings) -> WeChatApi:
         return cls(config, redis.Redis.from_url(config.redis_url) if config.redis_url else None)
 
     @property

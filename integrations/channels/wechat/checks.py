@@ -21,7 +21,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.messages import BaseMessage
 from wechatpy.utils import WeChatSigner
 
-from integrations.channels.wechat.settings import WeChatConfig
+from integrations.channels.wechat.settings import WeChatSettings
 
 # DTDs are never part of a WeChat message; refusing them up front rules out entity expansion ("billion laughs")
 # and external entities whatever the XML parser does.
@@ -58,7 +58,7 @@ def _same(expected: str, given: str) -> bool:
     return hmac.compare_digest(expected.encode(), given.lower().encode("utf-8", "replace"))
 
 
-def verify_request(config: WeChatConfig, query: Mapping[str, str], now: float | None = None) -> None:
+def verify_request(config: WeChatSettings, query: Mapping[str, str], now: float | None = None) -> None:
     """WeChat's query signature (sha1 of token, timestamp, nonce) and a timestamp inside the replay window."""
     signature, timestamp, nonce = (query.get(k, "") for k in ("signature", "timestamp", "nonce"))
     if not (signature and timestamp and nonce) or not timestamp.isdigit():
@@ -93,7 +93,7 @@ def parse_xml(text: str) -> dict[str, Any]:
     return root
 
 
-def _cryptos(config: WeChatConfig) -> list[WeChatCrypto]:
+def _cryptos(config: WeChatSettings) -> list[WeChatCrypto]:
     keys = [k for k in (config.encoding_aes_key, config.previous_encoding_aes_key) if k]
     return [WeChatCrypto(config.token, key, config.app_id) for key in keys]
 
@@ -102,7 +102,7 @@ def is_encrypted(query: Mapping[str, str]) -> bool:
     return query.get("encrypt_type", "raw").lower() == "aes"
 
 
-def refuse_plaintext(config: WeChatConfig, query: Mapping[str, str]) -> None:
+def refuse_plaintext(config: WeChatSettings, query: Mapping[str, str]) -> None:
     """With an EncodingAESKey only encrypted messages are accepted. A plaintext body is covered by no signature
     (`signature` signs token, timestamp and nonce only), so accepting one would let anyone who saw one request URL
     post any message as any user for the rest of the timestamp window."""
@@ -110,7 +110,7 @@ def refuse_plaintext(config: WeChatConfig, query: Mapping[str, str]) -> None:
         raise Rejected(403, "plaintext message refused: the channel is in safe mode (WECHAT_ENCODING_AES_KEY)")
 
 
-def open_envelope(config: WeChatConfig, query: Mapping[str, str], body: str) -> Envelope:
+def open_envelope(config: WeChatSettings, query: Mapping[str, str], body: str) -> Envelope:
     """Plaintext as it is (only without an EncodingAESKey); safe mode (encrypt_type=aes): check msg_signature,
     then decrypt with the current EncodingAESKey or, during a rotation, the previous one. The reply is encrypted
     with the key that worked."""

@@ -19,7 +19,7 @@ from bot.settings import load_dotenv
 from integrations.channels.wechat.api import WeChatApi
 from integrations.channels.wechat.menu import MENU_FILE, load_menu
 from integrations.channels.wechat.redact import redact
-from integrations.channels.wechat.settings import WeChatConfig
+from integrations.channels.wechat.settings import WeChatSettings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +43,7 @@ def create_menu(options: argparse.Namespace) -> int:
         print(json.dumps(menu.body, ensure_ascii=False, indent=2))
         return 0
     load_dotenv()
-    config = WeChatConfig.from_env()
+    config = WeChatSettings.from_env()
     missing = [m for m in config.missing if m != "WECHAT_TOKEN"]  # the menu API needs no callback token
     if missing:
         print(f"缺少环境变量：{', '.join(missing)}", file=sys.stderr)

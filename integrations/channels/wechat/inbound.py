@@ -60,7 +60,7 @@ from integrations.channels.wechat.replies import (
     render,
 )
 from integrations.channels.wechat.routing import Ignore, Reply, Route, Turn, route
-from integrations.channels.wechat.settings import CHANNEL, WeChatConfig
+from integrations.channels.wechat.settings import CHANNEL, WeChatSettings
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +76,10 @@ class WeChatInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WeChatInput:
-        return cls(WeChatConfig.from_env())  # secrets come from the environment, never from credentials.yml
+        return cls(WeChatSettings.from_env())  # secrets come from the environment, never from credentials.yml
 
-    def __init__(self, config: WeChatConfig | None = None) -> None:
-        self.config = config or WeChatConfig.from_env()
+    def __init__(self, config: WeChatSettings | None = None) -> None:
+        self.config = config or WeChatSettings.from_env()
         self.rate = RateLimit.from_env()
         self.menu = load_menu()
         self._state: ChannelState | None = None

@@ -15,7 +15,7 @@ from integrations.channels.senders import ForeignSender, user_id
 from integrations.channels.state import ChannelState
 from integrations.channels.wechat.delivery import Deliveries
 from integrations.channels.wechat.replies import cap, fit, render
-from integrations.channels.wechat.settings import CHANNEL, WeChatConfig
+from integrations.channels.wechat.settings import CHANNEL, WeChatSettings
 
 NOT_DELIVERED_TEXT = (
     "微信客服消息未能送达：用户超过48小时未发消息、已取消关注，或接口调用受限。请改用其他方式联系该用户。"
@@ -26,7 +26,7 @@ FOREIGN_TEXT = "微信消息未发送：该会话不是微信公众号渠道的�
 class WeChatOutput(OutputChannel):
     """Customer-service text messages, sent off the event loop like the channel's own late answers."""
 
-    def __init__(self, deliveries: Deliveries, state: ChannelState, config: WeChatConfig) -> None:
+    def __init__(self, deliveries: Deliveries, state: ChannelState, config: WeChatSettings) -> None:
         self.deliveries = deliveries
         self.state = state
         self.config = config
