@@ -104,8 +104,9 @@ class _NewSender:
 
 
 def resolve_database_url(config_url: str | URL | None = None) -> str | URL:
-    """The endpoint's `url:` when endpoints.yml gives one, else DATABASE_URL or its embedded SQLite default."""
-    return config_url or Settings.from_env().conversation_log_url
+    """DATABASE_URL, else the endpoint's `url:`, else the embedded SQLite file under the var directory."""
+    settings = Settings.from_env()
+    return settings.database_url or config_url or settings.conversation_log_url
 
 
 def prepare_database(url: str | URL) -> None:

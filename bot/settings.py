@@ -123,7 +123,7 @@ class Settings(SettingsGroup):
         "TRACKER_TTL_SECONDS", 24 * 3600,
         "conversations (raw personal data) expire this long after their last event, in Redis and in SQLite",
     )
-    conversation_log_url: str | None = setting(
+    database_url: str | None = setting(
         "DATABASE_URL", None,
         "the masked conversation log and the console's tables (SQLAlchemy URL, e.g. "
         "`postgresql://postgres@127.0.0.1/govbot`)", shown="`sqlite:///var/conversation_log.db`",
@@ -140,8 +140,11 @@ class Settings(SettingsGroup):
 
     def __post_init_post_parse__(self) -> None:
         self.var_dir.mkdir(parents=True, exist_ok=True)
-        if self.conversation_log_url is None:
-            object.__setattr__(self, "conversation_log_url", f"sqlite:///{self.var_dir / 'conversation_log.db'}")
+
+    @property
+    def conversation_log_url(self) -> str:
+        """DATABASE_URL, else the embedded SQLite file under the var directory."""
+        return self.database_url or f"sqlite:///{self.var_dir / 'conversation_log.db'}"
 
     @property
     def is_production(self) -> bool:

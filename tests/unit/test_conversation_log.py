@@ -320,7 +320,8 @@ async def test_database_url_env_wins(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 async def test_default_is_sqlite_under_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("GOVBOT_VAR_DIR", str(tmp_path / "var"))
     broker = await MaskingSQLEventBroker.from_endpoint_config(EndpointConfig(type="x"))
     broker.publish({"sender_id": SENDER, **UserUttered("你好").as_dict()})
     assert (tmp_path / "var" / "conversation_log.db").is_file()
