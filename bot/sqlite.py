@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import QueuePool
 
+BUSY_TIMEOUT_MS = 5000  # a writer waits this long for another one before "database is locked"
+
 
 def create_engine(url: str | URL, **kwargs: Any) -> sa.engine.Engine:
     """`sqlalchemy.create_engine`, plus pooling and pragmas when the URL is a SQLite file."""
@@ -34,5 +36,5 @@ def _pragmas(connection: Any, _record: Any) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()

@@ -33,12 +33,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, Connection, Engine
 
 from bot.log_migrations.baseline import baseline_metadata
+from bot.sqlite import BUSY_TIMEOUT_MS
 
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 MIGRATE_COMMAND = "python -m bot migrate"
 # pg_advisory_xact_lock key ("govbot" in ASCII): replicas started together migrate one after the other.
+MIGRATION_WAIT_MS = 120_000
 _LOCK_KEY = 0x676F76626F74
 # In the database but not in the models: SQLite's full-text index (a virtual table, its shadow tables and its
 # triggers) and PostgreSQL's expression index. The migrations make them; autogenerate must leave them alone.
@@ -127,6 +129,8 @@ def upgrade(engine: Engine, revision: str = "head") -> Migrated:
                         len(before.legacy_tables))
         _run(connection, revision)
         after = MigrationContext.configure(connection).get_current_revision()
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # back to a writer's usual wait
     return Migrated(before, str(after))
 
 
@@ -161,7 +165,9 @@ def _one_at_a_time(connection: Connection) -> None:
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
     elif connection.dialect.name == "sqlite":
         # SQLite's write lock now, for the whole migration (its DDL is transactional): a second process waits
-        # (busy timeout) and then finds the work done.
+        # and then finds the work done. It may wait longer than a writer usually does: a migration on a slow or
+        # busy machine takes seconds.
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
