@@ -21,6 +21,7 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from actions.campus import ActionSearchJobFairs, ActionSearchJobs
+from actions.policy_questions import answer_question
 from actions.wording import Wording
 from bot.names import FORM_LABELS, label
 
@@ -68,6 +69,12 @@ class ActionClarify(Action):
     ) -> list[EventType]:
         ranking = tracker.latest_message.get("intent_ranking") or []
         entities = tracker.latest_message.get("entities") or []
+        guesses = [r["name"] for r in ranking if r["name"] != "nlu_fallback"]
+        if guesses and guesses[0] in ("policy_question", "out_of_scope"):
+            # Most likely a question: the knowledge base answers, offers its closest questions, or says it does not
+            # know (buttons of intents would only lose the question's words).
+            answer_question(dispatcher, tracker)
+            return []
         likely = [r["name"] for r in ranking if r["name"] in CLARIFY_LABELS]
         buttons = [{"title": CLARIFY_LABELS[i], "payload": payload_for(i, entities)} for i in likely[:3]]
         if not buttons:

@@ -24,11 +24,12 @@ LOOKUPS = {
     "rent_subsidy_policy": "actions.rent_subsidy:answer_policy",
     "entry_control_query": "actions.immigration:answer_entry_control_digression",
     "port_status_query": "actions.immigration:answer_port_status_digression",
+    "policy_question": "actions.policy_questions:answer_digression",
+    "job_fair_registrations": "actions.campus:answer_registrations_digression",
 }
 # Starting another transaction in the middle of one: finish or cancel the current one first.
 OTHER_TRANSACTIONS = frozenset(
-    {"rent_subsidy_apply", "rent_subsidy_status", "job_fair_search", "job_search", "job_fair_register",
-     "job_fair_registrations"}
+    {"rent_subsidy_apply", "rent_subsidy_status", "job_fair_search", "job_search", "job_fair_register"}
 )
 
 

@@ -11,6 +11,7 @@ What every form gets from here (after RasaHQ/financial-demo's custom validation 
 
 from __future__ import annotations
 
+import re
 from abc import abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from actions.wording import Wording
 
 STOP_INTENTS = {"cancel", "request_human"}
 CONFIDENT = 0.7
+QUESTION = re.compile(r"[?？吗呢]|怎么|什么|哪|多少|能不能|可不可以|是否|为啥|为什么|咋")
 FAILURES_SLOT = "form_failures"
 
 Updates = dict[str, Any]
@@ -177,6 +179,10 @@ class GovFormValidationAction(FormValidationAction):
         if not digressions.handles(intent):
             return False
         spec = self.specs.get(requested)
+        if spec is not None and spec.free_text and intent == "out_of_scope":
+            # An unknown word typed when a name is asked for ("新加破") is an attempt at the answer, not another
+            # matter: only a question leaves the form.
+            return bool(QUESTION.search(tracker.latest_message.get("text") or ""))
         return confidence >= CONFIDENT or (spec is not None and not spec.free_text)
 
     # -- validation ---------------------------------------------------------------------

@@ -47,6 +47,7 @@ INTENT_LABELS = {
     "job_search": "查询岗位",
     "job_fair_register": "报名招聘会",
     "job_fair_registrations": "查询报名记录",
+    "policy_question": "政策咨询",
 }
 
 FORM_LABELS = {

@@ -14,7 +14,11 @@ import jieba
 from rasa.shared.nlu.training_data.loading import load_data
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = [ROOT / "nlu" / "data", ROOT / "tests" / "nlu"]
+DATA = [
+    ROOT / "nlu" / "data",
+    *sorted((ROOT / "tests" / "nlu").glob("heldout_*.yml")),
+    ROOT / "tests" / "nlu" / "dev" / "transactions.yml",
+]
 USER_DICT = ROOT / "nlu" / "generated" / "jieba" / "userdict.txt"
 
 

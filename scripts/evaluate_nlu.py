@@ -1,10 +1,15 @@
 """Score the trained NLU model on the held-out files in tests/nlu (never trained on).
 
-Prints intent macro-F1 (top classifier intent, and the share of messages that would fall back
-to "您是想……吗？"), entity precision/recall/F1 on exact spans of the final entities (after
-the regex, gazetteer and DIET extractors are merged), and the most frequent confusion pairs.
+In domain (tests/nlu/heldout_*.yml): intent macro-F1 (top classifier intent, and the share of messages that would
+be asked "您是想……吗？"), entity precision/recall/F1 on exact spans of the final entities (after the regex, gazetteer
+and DIET extractors are merged), and the most frequent confusion pairs.
 
-    python -m scripts.evaluate_nlu [--model models/] [--data tests/nlu] [--json out.json]
+Out of domain (tests/nlu/out_of_domain.yml: other government matters, news-style questions, chit-chat, junk): how
+often a message would start a transaction (rent-subsidy application, job-fair registration), start any form that
+takes personal data, or be routed to one of our services, after the fallback and the transaction gate; and how
+often the policy knowledge base would answer it (it should say it does not know).
+
+    python -m scripts.evaluate_nlu [--model models/] [--json out.json]
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ import logging
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
+import yaml
 from rasa.shared.nlu.training_data.loading import load_data
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,21 +53,81 @@ def intent_scores(pairs: list[tuple[str, str]]) -> dict[str, dict[str, float]]:
     return scores
 
 
-async def parse_all(model: Path, data: Path) -> list[tuple[dict, dict]]:
+HELD_OUT = sorted((ROOT / "tests" / "nlu").glob("heldout_*.yml"))
+OUT_OF_DOMAIN = ROOT / "tests" / "nlu" / "out_of_domain.yml"
+# Forms that change something in a back end: "transaction starts".
+TRANSACTIONS = frozenset({"rent_subsidy_apply", "job_fair_register"})
+NON_SERVICE = frozenset({
+    "greet", "goodbye", "thank", "affirm", "deny", "help", "bot_challenge", "request_human", "cancel",
+    "out_of_scope", "inform", "show_more", "nlu_fallback", "policy_question",
+})
+
+
+def gated_intents() -> frozenset[str]:
+    """The intents whose forms take personal data (config.yml's TransactionGate)."""
+    pipeline = yaml.safe_load((ROOT / "config.yml").read_text("utf-8"))["pipeline"]
+    gate = next(step for step in pipeline if step["name"].endswith("TransactionGate"))
+    return frozenset(gate["intents"])
+
+
+def load_agent(model: Path) -> Any:
     from rasa.core.agent import Agent
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
 
     configure_logging_and_warnings(logging.WARNING)
     configure_structlog(logging.WARNING)
+    return Agent.load(str(model))
 
-    agent = Agent.load(str(model))
-    examples = load_data(str(data)).intent_examples
-    results = []
-    for message in examples:
-        parsed = await agent.parse_message(message.get("text"))
-        results.append((message.as_dict(), parsed))
-    return results
+
+def examples_of(paths: list[Path]) -> list[dict]:
+    return [message.as_dict() for path in paths for message in load_data(str(path)).intent_examples]
+
+
+def out_of_domain_questions(path: Path = OUT_OF_DOMAIN) -> list[dict]:
+    return yaml.safe_load(path.read_text("utf-8"))["questions"]
+
+
+async def parse_texts(agent: Any, texts: list[str]) -> list[dict]:
+    return [await agent.parse_message(text) for text in texts]
+
+
+def raw_top(parsed: dict) -> tuple[str, float]:
+    """The classifier's own best guess, before the fallback and the gate."""
+    ranking = [r for r in parsed.get("intent_ranking", []) if r["name"] != "nlu_fallback"]
+    top = ranking[0] if ranking else parsed["intent"]
+    return top["name"], top.get("confidence") or 0.0
+
+
+def out_of_domain_routing(questions: list[dict], parsed: list[dict]) -> dict:
+    """Where each out-of-domain message ends, by category: the final intent decides what the assistant does."""
+    from actions.knowledge_base import ANSWER_THRESHOLD, knowledge_base
+
+    forms, kb = gated_intents(), knowledge_base()
+    rows = []
+    for question, result in zip(questions, parsed, strict=True):
+        final = result["intent"]["name"]
+        asks_knowledge_base = final == "policy_question" or (
+            final == "nlu_fallback" and raw_top(result)[0] in ("policy_question", "out_of_scope")
+        )
+        matches = kb.search(question["text"], limit=1) if asks_knowledge_base else []
+        rows.append({
+            "category": question["category"], "final": final,
+            "transaction": final in TRANSACTIONS, "form": final in forms, "service": final not in NON_SERVICE,
+            "kb_answer": bool(matches) and matches[0].score >= ANSWER_THRESHOLD,
+        })
+
+    def shares(selected: list[dict]) -> dict:
+        n = len(selected) or 1
+        return {key: sum(row[key] for row in selected) / n for key in ("transaction", "form", "service", "kb_answer")}
+
+    categories = sorted({row["category"] for row in rows})
+    return {
+        "examples": len(rows),
+        "all": shares(rows),
+        "by_category": {name: shares([r for r in rows if r["category"] == name]) for name in categories},
+        "routed_to": Counter(row["final"] for row in rows if row["service"]).most_common(10),
+    }
 
 
 def evaluate(results: list[tuple[dict, dict]]) -> dict:
@@ -97,6 +164,16 @@ def evaluate(results: list[tuple[dict, dict]]) -> dict:
     }
 
 
+def report_out_of_domain(result: dict) -> None:
+    print(f"out-of-domain messages: {result['examples']}")
+    header = "transaction starts  any form starts  routed to a service  answered from the knowledge base"
+    print(f"  {'':<18}{header}")
+    for name, row in [("all", result["all"]), *result["by_category"].items()]:
+        print(f"  {name:<18}{row['transaction']:>8.1%}{row['form']:>17.1%}{row['service']:>19.1%}"
+              f"{row['kb_answer']:>22.1%}")
+    print("  routed to (service intents): " + ", ".join(f"{name} {count}" for name, count in result["routed_to"]))
+
+
 def report(result: dict) -> None:
     print(f"held-out examples: {result['examples']}")
     print(f"intent macro-F1: {result['intent_macro_f1']:.3f}  accuracy: {result['intent_accuracy']:.3f}  "
@@ -117,12 +194,18 @@ def report(result: dict) -> None:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", type=Path, default=ROOT / "models")
-    parser.add_argument("--data", type=Path, default=ROOT / "tests" / "nlu")
     parser.add_argument("--json", type=Path)
     options = parser.parse_args(argv)
     model = options.model if options.model.is_file() else latest_model(options.model)
-    result = evaluate(asyncio.run(parse_all(model, options.data)))
+    agent = load_agent(model)
+    examples = examples_of(HELD_OUT)
+    parsed = asyncio.run(parse_texts(agent, [example["text"] for example in examples]))
+    result = evaluate(list(zip(examples, parsed, strict=True)))
     report(result)
+    questions = out_of_domain_questions()
+    parsed = asyncio.run(parse_texts(agent, [question["text"] for question in questions]))
+    result["out_of_domain"] = out_of_domain_routing(questions, parsed)
+    report_out_of_domain(result["out_of_domain"])
     if options.json:
         options.json.write_text(json.dumps(result, ensure_ascii=False, indent=2), "utf-8")
     return result

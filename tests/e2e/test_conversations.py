@@ -35,6 +35,8 @@ def verify(chat: Chat, stack: Stack, person: tuple[str, str, str]) -> None:
 
 def start_rent_application(chat: Chat) -> None:
     chat.say("你好，我去年来杭州工作的，想申请一下租房补贴")
+    if "您是想" in chat.text:  # the transaction gate may ask first (docs/understanding.md): one click confirms
+        chat.click("申请租房补贴")
     assert "姓名" in chat.text, chat.text
 
 
