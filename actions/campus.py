@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from calendar import monthrange
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import services
 from actions.form_base import YES_NO, GovFormValidationAction, SlotSpec, Updates, chat_user
-from actions.identity import IDENTITY_SPECS, PHONE, IdentityMixin, identity_slots
+from actions.identity import IDENTITY_SPECS, PHONE, IdentityMixin, identity_slots, is_verified
 from actions.validators import (
     CONFIRMED,
     DECLINED,
@@ -28,6 +29,7 @@ from actions.validators import (
 )
 from actions.wording import Wording
 from bot.clock import china_today
+from bot.names import FORM_LABELS, label
 from integrations.services import ServiceRejected, ServiceUnavailable, idempotency_key
 from integrations.services.campus import JobFair, Page, Position, Registration
 
@@ -187,11 +189,57 @@ async def fetch_page(kind: str, query: dict[str, Any], page: int) -> Page:
     return await services.campus().search_positions(**query, page=page, page_size=PAGE_SIZE)
 
 
+# When the filters find nothing, drop them one group at a time in this order, and say which were dropped. Online
+# fairs are open to everyone wherever they are held, so for an online search the city goes first.
+RELAX_ORDER = {
+    "fairs": [("date_from", "date_to"), ("industry",), ("major",), ("city",), ("online",)],
+    "positions": [("industry",), ("major",), ("city",), ("degree",)],
+}
+
+
+def relaxations(kind: str, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Ever looser versions of `query` (each one dropping one more group of filters it has)."""
+    order = list(RELAX_ORDER[kind])
+    if query.get("online") and "city" in query:
+        order.insert(0, ("city",))
+    relaxed = dict(query)
+    for group in order:
+        if any(key in relaxed for key in group):
+            relaxed = {key: value for key, value in relaxed.items() if key not in group}
+            yield relaxed
+
+
+def describe(query: dict[str, Any]) -> str:
+    """The filters in the citizen's words, e.g. 杭州、线上、互联网行业、12月1日起."""
+    parts = [query.get("city") or "全国"]
+    if query.get("online"):
+        parts.append("线上")
+    parts += [f"{query['industry']}行业"] if query.get("industry") else []
+    parts += [f"{query['major']}专业"] if query.get("major") else []
+    parts += [f"{query['degree']}学历"] if query.get("degree") else []
+    if query.get("date_from"):
+        parts.append(f"{query['date_from']}至{query.get('date_to', '')}".rstrip("至"))
+    return "、".join(parts)
+
+
+async def search_relaxing(kind: str, query: dict[str, Any]) -> tuple[Page, dict[str, Any]]:
+    """The first page for `query`, or, when it finds nothing, for the first looser query that finds something."""
+    page = await fetch_page(kind, query, 1)
+    for relaxed in relaxations(kind, query) if not page.items else ():
+        looser = await fetch_page(kind, relaxed, 1)
+        if looser.items:
+            return looser, relaxed
+    return page, query
+
+
 async def show_page(
     kind: str, query: dict[str, Any], page_no: int, words: Wording, dispatcher: CollectingDispatcher
 ) -> list[EventType]:
     try:
-        page = await fetch_page(kind, query, page_no)
+        if page_no == 1:
+            page, shown_query = await search_relaxing(kind, query)
+        else:
+            page, shown_query = await fetch_page(kind, query, page_no), query
     except ServiceUnavailable as error:
         services.tell_unavailable(dispatcher, error, "utter_service_unavailable")
         return [services.result_event("campus_search", "error")]
@@ -201,13 +249,18 @@ async def show_page(
     if not page.items:
         dispatcher.utter_message(response="utter_job_fairs_none" if kind == "fairs" else "utter_positions_none")
         return [SlotSet("result_list", None)]
+    if shown_query != query:
+        dispatcher.utter_message(
+            response="utter_job_fairs_relaxed" if kind == "fairs" else "utter_positions_relaxed",
+            asked=describe(query), shown=describe(shown_query),
+        )
     if kind == "fairs":
         tell_fairs(page, words, dispatcher)
     else:
         tell_positions(page, words, dispatcher)
     items = [{"id": getattr(i, "fair_id", None) or i.position_id, "title": i.title} for i in page.items]
     first = (page.page - 1) * page.page_size
-    return [SlotSet("result_list", {"kind": kind, "query": query, "page": page.page, "total": page.total,
+    return [SlotSet("result_list", {"kind": kind, "query": shown_query, "page": page.page, "total": page.total,
                                     "first": first, "items": items})]
 
 
@@ -441,6 +494,19 @@ class ValidateJobRegistrationsForm(IdentityMixin, GovFormValidationAction):
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:  # noqa: ANN001
         return identity_slots(tracker, PHONE)
+
+
+async def answer_registrations_digression(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> bool:
+    """"我报名了哪些招聘会" in the middle of a form: listed when the phone is already verified; otherwise the citizen
+    is told how to ask once the current form is done (the list is personal data: never without verification)."""
+    if not is_verified(tracker, PHONE):
+        form = label(FORM_LABELS, (tracker.active_loop or {}).get("name", ""))
+        dispatcher.utter_message(response="utter_registrations_after_verification", form=form)
+        return True
+    await ActionListJobFairRegistrations().run(dispatcher, tracker, domain)
+    return True
 
 
 class ActionListJobFairRegistrations(Action):
