@@ -15,15 +15,20 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import ENTITIES
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.tokenizers.tokenizer import Token
+from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from nlu.gazetteer import load_all
 
 PRIORITY = {"RegexEntityExtractor": 0, "GazetteerEntityExtractor": 1}
 DEFAULT_PRIORITY = 2
-FORMAT_ENTITIES = {"id_number", "phone", "credit_code", "plate_number", "case_number"}
+FORMAT_ENTITIES = {"id_number", "phone", "credit_code", "plate_number", "case_number", "company_name"}
 PRECISE = set(PRIORITY)
+# City names that are also what Chinese speakers call a place abroad: with that country in the same message the
+# name means the foreign place (德州 = Texas beside 美国), and the message is not about the Chinese city.
+FOREIGN_NICKNAMES = {"德州": "美国", "加州": "美国", "新州": "澳大利亚"}
 
 
 def _overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -53,6 +58,33 @@ def resolve(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(kept, key=lambda e: e.get("start", 0))
 
 
+# What may follow a name inside one jieba word without making it another word (金融行业, 银行业, 杭州市).
+NAME_SUFFIXES = ("行业", "业", "市", "省", "区", "县", "方向", "专业", "类", "岗")
+
+
+def inside_a_longer_word(entity: dict[str, Any], tokens: list[Token]) -> bool:
+    """A gazetteer name inside a longer jieba word is part of that other word: 银行 in 银行卡, 北京 in 北京大学."""
+    for token in tokens:
+        if token.start <= entity["start"] and entity["end"] <= token.end:
+            before, after = token.text[: entity["start"] - token.start], token.text[entity["end"] - token.start :]
+            return bool(before) or (bool(after) and after not in NAME_SUFFIXES)
+    return False
+
+
+def foreign_nickname(entity: dict[str, Any], entities: list[dict[str, Any]]) -> bool:
+    country = FOREIGN_NICKNAMES.get(str(entity.get("value"))) if entity.get("entity") == "city" else None
+    return country is not None and any(
+        other.get("entity") == "country_region" and other.get("value") == country for other in entities
+    )
+
+
+def in_context(entity: dict[str, Any], entities: list[dict[str, Any]], tokens: list[Token]) -> bool:
+    from_gazetteer = entity.get("extractor") == "GazetteerEntityExtractor" and "start" in entity
+    if from_gazetteer and inside_a_longer_word(entity, tokens):
+        return False
+    return not foreign_nickname(entity, entities)
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class EntityResolver(GraphComponent):
     @classmethod
@@ -72,6 +104,7 @@ class EntityResolver(GraphComponent):
         for message in messages:
             entities = message.get(ENTITIES)
             if entities:
-                kept = [e for e in entities if plausible(e, self.known)]
+                tokens = message.get(TOKENS_NAMES[TEXT]) or []
+                kept = [e for e in entities if plausible(e, self.known) and in_context(e, entities, tokens)]
                 message.set(ENTITIES, resolve(kept), add_to_output=True)
         return messages
