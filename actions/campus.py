@@ -209,16 +209,21 @@ def relaxations(kind: str, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield relaxed
 
 
-def describe(query: dict[str, Any]) -> str:
-    """The filters in the citizen's words, e.g. 杭州、线上、互联网行业、12月1日起."""
-    parts = [query.get("city") or "全国"]
+def describe(query: dict[str, Any], words: Wording) -> str:
+    """The filters in the citizen's words, e.g. 杭州、线上、互联网行业 (each part a domain response)."""
+    parts = [query.get("city") or words.part("utter_search_nationwide")]
     if query.get("online"):
-        parts.append("线上")
-    parts += [f"{query['industry']}行业"] if query.get("industry") else []
-    parts += [f"{query['major']}专业"] if query.get("major") else []
-    parts += [f"{query['degree']}学历"] if query.get("degree") else []
-    if query.get("date_from"):
-        parts.append(f"{query['date_from']}至{query.get('date_to', '')}".rstrip("至"))
+        parts.append(words.part("utter_job_fair_online"))
+    if query.get("industry"):
+        parts.append(words.part("utter_search_industry", industry=query["industry"]))
+    if query.get("major"):
+        parts.append(words.part("utter_search_major", major=query["major"]))
+    if query.get("degree"):
+        parts.append(words.part("utter_search_degree", degree=query["degree"]))
+    if query.get("date_from") and query.get("date_to"):
+        parts.append(words.part("utter_job_fair_dates", start_date=query["date_from"], end_date=query["date_to"]))
+    elif query.get("date_from"):
+        parts.append(words.part("utter_search_from", start_date=query["date_from"]))
     return "、".join(parts)
 
 
@@ -252,7 +257,7 @@ async def show_page(
     if shown_query != query:
         dispatcher.utter_message(
             response="utter_job_fairs_relaxed" if kind == "fairs" else "utter_positions_relaxed",
-            asked=describe(query), shown=describe(shown_query),
+            asked=describe(query, words), shown=describe(shown_query, words),
         )
     if kind == "fairs":
         tell_fairs(page, words, dispatcher)

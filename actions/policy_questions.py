@@ -14,9 +14,10 @@ MAX_SUGGESTIONS = 3
 
 
 def say_entry(dispatcher: CollectingDispatcher, entry: Entry) -> None:
-    issued = f"{entry.source.date.year}年{entry.source.date.month}月{entry.source.date.day}日"
+    issued = entry.source.date
     dispatcher.utter_message(
-        response="utter_policy_answer", answer=entry.answer, citation=entry.source.citation, issued=issued
+        response="utter_policy_answer", answer=entry.answer, citation=entry.source.citation,
+        year=issued.year, month=issued.month, day=issued.day,
     )
 
 

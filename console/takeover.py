@@ -12,6 +12,7 @@ masked, into the log like every other message.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -67,9 +68,10 @@ _LINE_BREAKS = re.compile(r"\r\n|[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ufff9-\ufffb]")
 
 
+@functools.cache
 def max_wait_seconds() -> float:
     """Requests nobody took within this time are closed (TAKEOVER_MAX_WAIT_HOURS, default 72: a Friday evening
-    request still waits for Monday morning)."""
+    request still waits for Monday morning). Read once per process: the jobs ask every round."""
     return ConsoleSettings.from_env(rasa_token=None).takeover_max_wait_hours * 3600
 
 

@@ -23,12 +23,13 @@ ACTIONS = sorted((ROOT / "actions").glob("*.py"))
 # One plausible value for every variable a response uses. A new variable needs a sample here.
 SAMPLES: dict[str, Any] = {
     "amount": 9600, "answer": "按月申报的，一般应在次月15日前完成申报缴纳。", "asked": "杭州、线上",
-    "citation": "国家税务总局《关于……的通知》（税总发〔2020〕14号）", "issued": "2020年2月1日", "shown": "全国、线上",
+    "citation": "国家税务总局《关于……的通知》（税总发〔2020〕14号）", "shown": "全国、线上", "year": 2020,
     "amounts": "本科每月800元、硕士每月1200元", "application": "申请编号：ZF2026000001",
     "application_no": "ZF2026000001", "applications": "申请编号：ZF2026000001", "attempts_left": 2, "capacity": 300,
     "cargo_status": "正常", "choices": "“申请租房补贴”、“了解租房补贴政策”", "city": "杭州",
     "company": "杭州示例科技有限公司", "conditions": "1. 首次在本市就业\n2. 本市无自有住房", "count": 2,
-    "country": "新加坡", "days": 7, "degree": "本科", "earliest": 2016, "end_date": "2026-12-04",
+    "country": "新加坡", "day": 1, "days": 7, "degree": "本科", "earliest": 2016,
+    "industry": "互联网", "major": "计算机科学与技术", "month": 2, "end_date": "2026-12-04",
     "english_name": "Singapore", "entry_status": "允许入境", "explain": "请输入11位大陆手机号码，例如：13912345678",
     "fairs": "1. 杭州数字经济人才专场招聘会", "first": 1, "flights": "航班正常运行", "form": "租房补贴申请",
     "given_name": "新加破", "graduation_year": "2026", "headcount": 5, "hotline": "12345", "hours": "7:00-24:00",
