@@ -309,6 +309,14 @@ class SandboxSettings(SettingsGroup):
         "SERVICES_RENT_SUBSIDY_CONFIG", ROOT / "services" / "config" / "rent_subsidy.yml",
         "the rent subsidy's rules", shown="`services/config/rent_subsidy.yml`",
     )
+    work_resumption_config: Path = setting(
+        "SERVICES_WORK_RESUMPTION_CONFIG", ROOT / "services" / "config" / "work_resumption.yml",
+        "the work-resumption filing's rules", shown="`services/config/work_resumption.yml`",
+    )
+    health_code_config: Path = setting(
+        "SERVICES_HEALTH_CODE_CONFIG", ROOT / "services" / "config" / "health_code.yml",
+        "the health code's rules", shown="`services/config/health_code.yml`",
+    )
 
     _known_environment = validator("env", pre=True, allow_reuse=True)(_environment)
 

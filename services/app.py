@@ -11,15 +11,17 @@ from bot.settings import SandboxSettings
 from services.body_limit import BodySizeLimit
 from services.db import create_db_engine, create_session_factory, run_migrations
 from services.errors import install_error_handlers
+from services.health_code_policy import load_health_code_policy
 from services.logging_setup import install_masking
 from services.rent_subsidy_policy import load_policy
-from services.routers import campus, dev, identity, immigration, rent_subsidy
+from services.routers import campus, dev, health_code, identity, immigration, rent_subsidy, work_resumption
 from services.seeding import seed_all
+from services.work_resumption_rules import load_rules
 
 logger = logging.getLogger("services.app")
 
 DESCRIPTION = (
-    "政务服务沙箱：模拟身份核验、租房补贴、出入境信息和校园招聘等政府后端服务。所有数据均为示例数据。"
+    "政务服务沙箱：模拟身份核验、租房补贴、出入境信息、校园招聘和健康码等政府后端服务。所有数据均为示例数据。"
     "接口约定见 docs/services-api.md。"
 )
 
@@ -31,7 +33,7 @@ def _prepare_database(app: FastAPI, settings: SandboxSettings) -> None:
     for attempt in range(2):  # a second process seeding at the same moment may win a unique constraint
         session = factory()
         try:
-            seed_all(session)
+            seed_all(session, health_code_policy=app.state.health_code_policy)
             break
         except IntegrityError:
             session.rollback()
@@ -50,6 +52,8 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app = FastAPI(title="政务服务沙箱（示例数据）", version="1.0.0", description=DESCRIPTION)
     app.state.settings = settings
     app.state.rent_subsidy_policy = load_policy(settings.rent_subsidy_config)
+    app.state.health_code_policy = load_health_code_policy(settings.health_code_config)
+    app.state.work_resumption_rules = load_rules(settings.work_resumption_config)
     _prepare_database(app, settings)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)  # outermost: before anything parses
@@ -58,7 +62,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (identity, rent_subsidy, immigration, campus):
+    for module in (identity, rent_subsidy, immigration, campus, work_resumption, health_code):
         app.include_router(module.router)
     if settings.is_development:  # GOVBOT_ENV=development only: the outbox shows readable SMS codes
         app.include_router(dev.router)

@@ -8,7 +8,9 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from bot.settings import SandboxSettings
+from services.health_code_policy import HealthCodePolicy
 from services.rent_subsidy_policy import RentSubsidyPolicy
+from services.work_resumption_rules import WorkResumptionRules
 
 
 def get_settings(request: Request) -> SandboxSettings:
@@ -17,6 +19,14 @@ def get_settings(request: Request) -> SandboxSettings:
 
 def get_policy(request: Request) -> RentSubsidyPolicy:
     return request.app.state.rent_subsidy_policy
+
+
+def get_work_resumption_rules(request: Request) -> WorkResumptionRules:
+    return request.app.state.work_resumption_rules
+
+
+def get_health_code_policy(request: Request) -> HealthCodePolicy:
+    return request.app.state.health_code_policy
 
 
 def get_session(request: Request) -> Iterator[Session]:

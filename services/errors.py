@@ -36,14 +36,35 @@ FIELD_LABELS = {
     "online": "线上/线下",
     "include_past": "是否包含已结束",
     "passenger_status": "客运状态",
+    "temperature": "体温",
+    "symptoms": "症状",
+    "key_area_travel": "近14天是否到过重点地区",
+    "area": "地区",
+    "contact_with_case": "近14天是否接触过确诊或疑似病例",
+    "reason": "申请理由",
+    "advance_days": "拨快天数",
+    "credit_code": "统一社会信用代码",
+    "planned_date": "计划复工日期",
+    "returning_staff": "返岗员工人数",
+    "key_area_staff": "来自重点地区的员工人数",
+    "supplies_days": "防疫物资储备天数",
+    "isolation_rooms": "隔离室数量",
 }
 
 # Some fields have their own error code in the contract; everything else is invalid_field.
-FIELD_ERROR_CODES = {"id_number": "invalid_id_number", "phone": "invalid_phone"}
+FIELD_ERROR_CODES = {
+    "id_number": "invalid_id_number",
+    "phone": "invalid_phone",
+    "temperature": "invalid_temperature",
+    "symptoms": "invalid_symptoms",
+    "credit_code": "invalid_credit_code",
+}
 
 FIELD_MESSAGES = {
     "id_number": "您输入的身份证号码无效（应为18位，且校验位正确），请核对后重新输入。",
     "phone": "您输入的手机号码无效，请输入11位中国大陆手机号码。",
+    "temperature": "体温请填写数字（单位℃），例如 36.5。",
+    "symptoms": "症状请以列表填写，可选发热、咳嗽、乏力；没有症状请填写空列表。",
 }
 
 

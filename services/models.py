@@ -8,11 +8,14 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import declarative_base
 
@@ -43,6 +46,9 @@ class Enterprise(Base):
     name = Column(String(100), nullable=False)
     credit_code = Column(String(18), nullable=False, unique=True)
     registered_city = Column(String(20), nullable=False)
+    # Registry facts the work-resumption filing needs; NULL for enterprises seeded before migration 0004.
+    industry = Column(String(50))
+    staff_count = Column(Integer)
 
 
 class Employment(Base):
@@ -270,4 +276,142 @@ class FairRegistration(Base):
     degree = Column(String(10), nullable=False)
     graduation_year = Column(Integer, nullable=False)
     chat_user = Column(String(200), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+
+
+# --- health code (健康码) and the sandbox clock -----------------------------------------------------------
+
+
+class SandboxClock(Base):
+    """One row (id 1): how many days the sandbox runs ahead of the real China date (development and tests)."""
+
+    __tablename__ = "sandbox_clock"
+
+    id = Column(Integer, primary_key=True)
+    offset_days = Column(Integer, nullable=False, default=0)
+    updated_at = Column(DateTime, nullable=False)
+
+
+class HealthCode(Base):
+    __tablename__ = "health_codes"
+    # One code per person: a second application returns the existing code, enforced by the database.
+    __table_args__ = (UniqueConstraint("person_id", name="uq_health_code_person"),)
+
+    id = Column(Integer, primary_key=True)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False)
+    colour = Column(String(10), nullable=False)  # green / yellow / red
+    reason_code = Column(String(40), nullable=False)
+    area = Column(String(50))  # the key area declared, shown in the reason
+    streak = Column(Integer, nullable=False, default=0)  # consecutive normal daily check-ins
+    required_days = Column(Integer, nullable=False, default=0)  # to turn green; 0 when green
+    last_check_in_date = Column(Date)  # China calendar day (sandbox clock)
+    issued_at = Column(DateTime, nullable=False)
+    updated_at = Column(DateTime, nullable=False)
+
+
+class HealthDeclaration(Base):
+    __tablename__ = "health_declarations"
+
+    id = Column(Integer, primary_key=True)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False, index=True)
+    symptoms = Column(JSON, nullable=False)
+    temperature = Column(Float, nullable=False)
+    key_area_travel = Column(Boolean, nullable=False)
+    area = Column(String(50))
+    contact_with_case = Column(Boolean, nullable=False)
+    colour = Column(String(10), nullable=False)
+    reason_code = Column(String(40), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+
+
+class HealthCheckIn(Base):
+    __tablename__ = "health_check_ins"
+    # One check-in per person and China calendar day: a repeat (or a parallel retry) cannot count twice.
+    __table_args__ = (UniqueConstraint("person_id", "check_in_date", name="uq_health_check_in_person_day"),)
+
+    id = Column(Integer, primary_key=True)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False)
+    check_in_date = Column(Date, nullable=False)
+    temperature = Column(Float, nullable=False)
+    symptoms = Column(JSON, nullable=False)
+    normal = Column(Boolean, nullable=False)
+    streak_after = Column(Integer, nullable=False)
+    colour_after = Column(String(10), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+
+
+class HealthCodeAppeal(Base):
+    __tablename__ = "health_code_appeals"
+    # At most one open appeal per person (a partial unique index works on SQLite and PostgreSQL alike).
+    __table_args__ = (
+        Index(
+            "uq_health_appeal_open",
+            "person_id",
+            unique=True,
+            sqlite_where=text("status = 'under_review'"),
+            postgresql_where=text("status = 'under_review'"),
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    appeal_no = Column(String(20), nullable=False, unique=True)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False, index=True)
+    colour = Column(String(10), nullable=False)  # the colour the citizen disputes
+    reason = Column(Text, nullable=False)
+    status = Column(String(20), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    closed_at = Column(DateTime)
+
+
+class HealthRiskPerson(Base):
+    """The sandbox's confirmed / suspected / close-contact list (sample data), consulted when a code is issued."""
+
+    __tablename__ = "health_risk_persons"
+    __table_args__ = (UniqueConstraint("person_id", "category", name="uq_health_risk_person_category"),)
+
+    id = Column(Integer, primary_key=True)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False)
+    category = Column(String(20), nullable=False)  # confirmed / suspected / close_contact
+    listed_on = Column(Date, nullable=False)
+
+
+# --- enterprise work resumption (企业复工申报) ------------------------------------------------------------
+
+
+class CompanyContact(Base):
+    """Who may act for an enterprise: its legal representative or a registered contact."""
+
+    __tablename__ = "company_contacts"
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "person_id", "role", name="uq_company_contact_enterprise_person_role"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    enterprise_id = Column(Integer, ForeignKey("enterprises.id"), nullable=False)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False, index=True)
+    role = Column(String(30), nullable=False)  # legal_representative / contact
+
+
+class WorkResumptionFiling(Base):
+    __tablename__ = "work_resumption_filings"
+    # One filing per enterprise and planned date, enforced by the database so that concurrent duplicates
+    # (two contacts, a retried message) cannot both be recorded.
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "planned_date", name="uq_work_resumption_enterprise_date"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    filing_no = Column(String(20), nullable=False, unique=True)
+    enterprise_id = Column(Integer, ForeignKey("enterprises.id"), nullable=False)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False, index=True)  # who filed
+    planned_date = Column(Date, nullable=False)
+    returning_staff = Column(Integer, nullable=False)
+    key_area_staff = Column(Integer, nullable=False)
+    supplies_days = Column(Integer, nullable=False)
+    isolation_rooms = Column(Integer, nullable=False)
+    review_level_code = Column(String(20), nullable=False)
+    review_level = Column(String(50), nullable=False)
+    review_deadline = Column(Date, nullable=False)
+    status = Column(String(20), nullable=False)
+    filed_on = Column(Date, nullable=False)  # the sandbox's China date of the filing
     created_at = Column(DateTime, nullable=False)

@@ -12,9 +12,13 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.settings import SandboxSettings
 from services.clock import china_today
+from services.health_code_policy import HealthCodePolicy, load_health_code_policy
+from services.health_code_seed import seed_health_codes
 from services.immigration import normalize_name
 from services.models import (
+    CompanyContact,
     Country,
     CountryAlias,
     Employment,
@@ -28,6 +32,7 @@ from services.models import (
     SocialInsurance,
     Vehicle,
 )
+from services.sandbox_clock import sandbox_today
 
 SEED_DIR = Path(__file__).resolve().parent / "seed"
 logger = logging.getLogger("services.seeding")
@@ -45,18 +50,52 @@ def _existing(session: Session, column: Any) -> set[Any]:
 
 def seed_people(session: Session) -> None:
     data = _load("people.yml")
-    known_codes = _existing(session, Enterprise.credit_code)
+    known = {row.credit_code: row for row in session.execute(select(Enterprise)).scalars()}
     for item in data["enterprises"]:
-        if item["credit_code"] not in known_codes:
+        enterprise = known.get(item["credit_code"])
+        if enterprise is None:
             session.add(
-                Enterprise(name=item["name"], credit_code=item["credit_code"], registered_city=item["city"])
+                Enterprise(
+                    name=item["name"],
+                    credit_code=item["credit_code"],
+                    registered_city=item["city"],
+                    industry=item.get("industry"),
+                    staff_count=item.get("staff"),
+                )
             )
+        else:
+            _fill_enterprise_facts(enterprise, item)
     session.flush()
     enterprise_ids = dict(session.execute(select(Enterprise.credit_code, Enterprise.id)).all())
     known_people = _existing(session, Person.id_number)
     for item in data["people"]:
         if item["id_number"] not in known_people:
             _add_person(session, item, enterprise_ids)
+    session.flush()
+    _seed_company_contacts(session, data["enterprises"], enterprise_ids)
+
+
+def _fill_enterprise_facts(enterprise: Enterprise, item: dict[str, Any]) -> None:
+    """Enterprises seeded before migration 0004 have no industry or staff count yet; values present are kept."""
+    if enterprise.industry is None and item.get("industry"):
+        enterprise.industry = item["industry"]
+    if enterprise.staff_count is None and item.get("staff") is not None:
+        enterprise.staff_count = item["staff"]
+
+
+def _seed_company_contacts(session: Session, enterprises: list[dict[str, Any]], enterprise_ids: dict[str, int]) -> None:
+    """Who may act for each enterprise (separate from _add_person: existing people get their roles too)."""
+    person_ids = dict(session.execute(select(Person.id_number, Person.id)).all())
+    columns = select(CompanyContact.enterprise_id, CompanyContact.person_id, CompanyContact.role)
+    known = {tuple(row) for row in session.execute(columns)}
+    for item in enterprises:
+        roles = [("legal_representative", item["legal_representative"])] if item.get("legal_representative") else []
+        roles += [("contact", id_number) for id_number in item.get("contacts", [])]
+        for role, id_number in roles:
+            row = (enterprise_ids[item["credit_code"]], person_ids[id_number], role)
+            if row not in known:
+                known.add(row)
+                session.add(CompanyContact(enterprise_id=row[0], person_id=row[1], role=role))
 
 
 def _add_person(session: Session, item: dict[str, Any], enterprise_ids: dict[str, int]) -> None:
@@ -194,11 +233,17 @@ def seed_campus(session: Session, today: date) -> None:
             )
 
 
-def seed_all(session: Session, today: date | None = None) -> None:
+def seed_all(
+    session: Session, today: date | None = None, health_code_policy: HealthCodePolicy | None = None
+) -> None:
     """Insert whatever sample data is missing, in one transaction."""
     seed_people(session)
     seed_countries(session)
     seed_ports(session)
     seed_campus(session, today or china_today())
+    session.flush()
+    # Health-code dates follow the sandbox clock, which development and tests can move forward.
+    policy = health_code_policy or load_health_code_policy(SandboxSettings().health_code_config)
+    seed_health_codes(session, policy, today or sandbox_today(session))
     session.commit()
     logger.info("seed data checked")

@@ -8,18 +8,22 @@ from integrations.services.base import (
     idempotency_key,
 )
 from integrations.services.campus import CampusClient
+from integrations.services.health_code import HealthCodeClient
 from integrations.services.identity import IdentityClient
 from integrations.services.immigration import ImmigrationClient
 from integrations.services.rent_subsidy import RentSubsidyClient
+from integrations.services.work_resumption import WorkResumptionClient
 
 __all__ = [
     "CampusClient",
     "ServiceClientSettings",
+    "HealthCodeClient",
     "IdentityClient",
     "ImmigrationClient",
     "RentSubsidyClient",
     "ServiceError",
     "ServiceRejected",
     "ServiceUnavailable",
+    "WorkResumptionClient",
     "idempotency_key",
 ]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, conint
 from sqlalchemy.orm import Session
 
-from services import identity
+from services import identity, sandbox_clock
 from services.deps import get_session
 
 router = APIRouter(prefix="/dev", tags=["development"])
@@ -18,3 +19,19 @@ def sms_outbox(
     phone: str | None = Query(None), session: Session = Depends(get_session)
 ) -> list[dict[str, Any]]:
     return identity.outbox(session, phone)
+
+
+class AdvanceBody(BaseModel):
+    # Forward only: going back would put recorded check-ins in the future.
+    advance_days: conint(ge=0, le=sandbox_clock.MAX_ADVANCE_DAYS)  # type: ignore[valid-type]
+
+
+@router.get("/clock", summary="查看沙箱时钟（仅开发环境）")
+def clock(session: Session = Depends(get_session)) -> dict[str, Any]:
+    return sandbox_clock.clock_dict(session)
+
+
+@router.post("/clock", summary="将沙箱时钟向后拨若干天（仅开发环境，用于演示和测试按天计算的规则）")
+def advance_clock(body: AdvanceBody, session: Session = Depends(get_session)) -> dict[str, Any]:
+    sandbox_clock.advance(session, body.advance_days)
+    return sandbox_clock.clock_dict(session)

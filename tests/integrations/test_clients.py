@@ -109,7 +109,7 @@ async def test_too_many_failed_checks_are_a_429_rejection_with_a_retry_time(conf
 
 async def test_token_of_another_chat_user_is_refused(config):
     user = chat_user()
-    token = await verified(config, "王芳", "330102199001010039", "13800000005", user)
+    token = await verified(config, "王芳", "330102199001010039", "13800000011", user)
     async with RentSubsidyClient(config) as client:
         with pytest.raises(ServiceRejected) as caught:
             await client.check_eligibility(token=token, chat_user="wechat:intruder")

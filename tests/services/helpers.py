@@ -22,9 +22,11 @@ CHEN_XIAO = Persona("陈晓", "330106199503140023", "13800000001")  # eligible f
 LIN_YUE = Persona("林悦", "330105199708220039", "13800000002")  # owns housing in 杭州
 HUANG_HAI = Persona("黄海", "45010219920605004X", "13800000003")  # no social insurance in 杭州
 LIU_YANG = Persona("刘洋", "370202199811110050", "13800000004")  # graduate, job seeker
-WANG_FANG = Persona("王芳", "330102199001010039", "13800000005")  # 博士, eligible
+WANG_FANG = Persona("王芳", "330102199001010039", "13800000011")  # 博士, eligible
 ZHANG_WEI = Persona("张伟", "33010619880512004X", "13800000006")  # employer registered in 上海
 ZHAO_MIN = Persona("赵敏", "440305199603150069", "13800000008")  # fails several rules
+# Legal representative of 杭州绿源食品有限公司, contact of 杭州星光娱乐有限公司 (KTV); shares 王芳's phone.
+WANG_JIANGUO = Persona("王建国", "330102198805120036", "13800000005")
 
 
 # A production key of the right length for tests that run the sandbox in production mode.
