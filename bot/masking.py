@@ -199,6 +199,11 @@ def mask_email(value: str) -> str:
     return (local[:1] + _STAR * (len(local) - 1) if len(local) > 1 else _STAR) + "@" + domain
 
 
+def mask_health(value: str) -> str:
+    """Health readings and declarations (体温, 症状) are sensitive personal information: digits hidden, words too."""
+    return re.sub(r"[0-9A-Za-z\u4e00-\u9fff]", _STAR, value)
+
+
 def mask_secret(_value: Any) -> str:
     """Codes, tokens, passwords: nothing of them stays."""
     return SECRET_MASK
@@ -302,6 +307,7 @@ for _names, _masker in (
     ("email e_mail email_address", mask_email),
     ("address home_address residential_address contact_address 地址 住址 家庭住址", mask_address),
     ("passport passport_number passport_no permit_number 护照号 通行证号", mask_document),
+    ("hc_temperature hc_symptoms temperature body_temperature symptoms 体温 症状", mask_health),
     (
         "identity_token token access_token refresh_token verification_id sms_code verification_code "
         "code_input password passwd secret authorization 验证码 密码",
@@ -351,6 +357,14 @@ _LABELLED_DOCUMENT = re.compile(
     r"(?P<value>[A-Za-z]{0,2}\d{6,10}(?:\([0-9A-Za-z]\))?)" + _NOT_ALNUM_AFTER,
     re.IGNORECASE,
 )
+# Body temperatures (health data): after a label (体温36.5) or before a unit (36.5℃, 36度5); a bare number is a
+# temperature only as the answer to that question, which the known slot value covers.
+_READING = r"(?:3[4-9]|4[0-3])(?:[.点][0-9])?"
+_TEMPERATURE = re.compile(
+    rf"(?:体温|體溫|temperature)[\s:：是为為]{{0,3}}{_READING}(?:[ ]?(?:℃|°C|度[0-9]?))?(?![0-9])"
+    rf"|(?<![0-9.]){_READING}[ ]?(?:℃|°C|度[0-9]?)",
+    re.IGNORECASE,
+)
 _DATE = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
 # GB 11643: 6-digit area code, birth date, 3-digit sequence, check char; one space or dash may split it
 # into 6/8/4 or 6/4/4/4 blocks.
@@ -396,6 +410,11 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[[str], str]]] = [
 def _mask_after_label(match: re.Match[str], text: str) -> str:
     """The label and separator as written, then the fixed secret mask."""
     return text[match.start() : match.start("secret")] + SECRET_MASK
+
+
+def _mask_temperature(match: re.Match[str], text: str) -> str:
+    """The reading's digits only: the label and the unit stay, so the console still reads what was asked."""
+    return re.sub(r"[0-9]", _STAR, text[match.start() : match.end()])
 
 
 def _mask_document(match: re.Match[str], text: str) -> str:
@@ -633,6 +652,7 @@ def mask_text(text: str, known: Mapping[str, str] | None = None) -> str:
     masking.sub(_LABELLED_CODE, _mask_after_label)
     masking.sub(_LABELLED_PASSWORD, _mask_after_label)
     masking.sub(_LABELLED_DOCUMENT, _mask_document)
+    masking.sub(_TEMPERATURE, _mask_temperature)
     for pattern, masker in _PATTERNS:
         masking.sub(pattern, lambda m, _text, masker=masker: masker(m.group(0)))
     masking.replace(_address_spans(masking.view))

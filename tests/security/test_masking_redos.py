@@ -49,6 +49,8 @@ GUARD_TEXTS: dict[str, Builder] = {
     "road and house numbers": lambda n: "文三路1号" * (n // 5),
     "road and number runs": lambda n: "路" + "1-" * (n // 2),
     "Han text": lambda n: "王" * n,
+    "temperature labels and readings": lambda n: "体温36" * (n // 4),
+    "readings and units": lambda n: "36.5度" * (n // 5),
     "我是 repeated": lambda n: "我是" * (n // 2),
 }
 

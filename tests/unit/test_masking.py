@@ -69,6 +69,10 @@ PHONE = "13812340001"
         ("驗證碼是482913", "驗證碼是******"),
         ("my verification code is 4829", "my verification code is ******"),
         ("密码是Abc@12345", "密码是******"),
+        # body temperatures (health data): labelled or with their unit; the label and unit stay readable
+        ("我要打卡，体温36.5", "我要打卡，体温**.*"),
+        ("今天37.8℃，有点咳嗽", "今天**.*℃，有点咳嗽"),
+        ("体温：36度5", "体温：**度*"),
     ],
 )
 def test_personal_data_is_masked(text: str, expected: str) -> None:
