@@ -21,8 +21,10 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from actions.campus import ActionSearchJobFairs, ActionSearchJobs
+from actions.health_code import HEALTH_SLOTS
 from actions.policy_questions import answer_question
 from actions.wording import Wording
+from actions.work_resumption import WORK_SLOTS
 from bot.names import FORM_LABELS, label
 
 # What each intent means in the citizen's words, for the "您是想……吗？" buttons: these are phrased as a choice
@@ -44,12 +46,20 @@ CLARIFY_LABELS = {
     "job_search": "查找招聘岗位",
     "job_fair_register": "报名参加招聘会",
     "job_fair_registrations": "查询我的招聘会报名记录",
+    "health_code_apply": "申领健康码",
+    "health_code_query": "查询我的健康码",
+    "health_code_check_in": "进行每日健康打卡",
+    "health_code_appeal": "对健康码颜色申请复核",
+    "work_resumption_apply": "办理企业复工申报",
+    "work_resumption_status": "查询复工申报的办理进度",
     "show_more": "查看更多结果",
 }
 # Slots of a transaction that must not survive its cancellation (identity stays verified).
 TRANSACTION_SLOTS = [
     "rent_commitment", "rent_eligibility", "job_fair_id", "school", "reg_major", "reg_degree",
     "graduation_year", "fair_registration_confirm", "form_failures",
+    *HEALTH_SLOTS,
+    *WORK_SLOTS,
 ]
 
 

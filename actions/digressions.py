@@ -29,7 +29,11 @@ LOOKUPS = {
 }
 # Starting another transaction in the middle of one: finish or cancel the current one first.
 OTHER_TRANSACTIONS = frozenset(
-    {"rent_subsidy_apply", "rent_subsidy_status", "job_fair_search", "job_search", "job_fair_register"}
+    {
+        "rent_subsidy_apply", "rent_subsidy_status", "job_fair_search", "job_search", "job_fair_register",
+        "health_code_apply", "health_code_query", "health_code_check_in", "health_code_appeal",
+        "work_resumption_apply", "work_resumption_status",
+    }
 )
 
 

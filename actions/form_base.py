@@ -61,7 +61,9 @@ def chat_user(tracker: Tracker) -> str:
 
 
 class GovFormValidationAction(FormValidationAction):
-    """Subclasses set `specs` and may add `after_<slot>` hooks that run once a slot is valid."""
+    """Subclasses set `specs` and may add `after_<slot>` hooks that run once a slot is valid: they return the slot
+    updates, or an `Invalid` when the value breaks a rule only the service's data can tell (it is then explained like
+    any invalid answer)."""
 
     specs: dict[str, SlotSpec] = {}
 
@@ -199,7 +201,7 @@ class GovFormValidationAction(FormValidationAction):
         result = spec.validator(raw) if spec else Valid(raw)
         if isinstance(result, Invalid):
             return result
-        hook: Callable[..., Awaitable[Updates]] | None = getattr(self, f"after_{slot}", None)
+        hook: Callable[..., Awaitable[Updates | Invalid]] | None = getattr(self, f"after_{slot}", None)
         if hook is None:
             return {slot: result.value}
         return await hook(result.value, dispatcher, tracker, domain)

@@ -14,11 +14,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.names import TRANSACTION_RESULT_SLOT
 from integrations.services import (
     CampusClient,
+    HealthCodeClient,
     IdentityClient,
     ImmigrationClient,
     RentSubsidyClient,
     ServiceRejected,
     ServiceUnavailable,
+    WorkResumptionClient,
 )
 
 RESULT_SLOT = TRANSACTION_RESULT_SLOT
@@ -52,6 +54,16 @@ def immigration() -> ImmigrationClient:
 @cache
 def campus() -> CampusClient:
     return CampusClient()
+
+
+@cache
+def health_code() -> HealthCodeClient:
+    return HealthCodeClient()
+
+
+@cache
+def work_resumption() -> WorkResumptionClient:
+    return WorkResumptionClient()
 
 
 def tell_unavailable(dispatcher: CollectingDispatcher, error: ServiceUnavailable, response: str) -> None:

@@ -22,6 +22,12 @@ SERVICE_LABELS = {
     "campus_search": "招聘信息查询",
     "job_fair_registration": "招聘会报名",
     "identity": "身份核验",
+    "health_code": "健康码申领",
+    "health_code_query": "健康码查询",
+    "health_code_check_in": "健康打卡",
+    "health_code_appeal": "健康码申诉",
+    "work_resumption": "企业复工申报",
+    "work_resumption_status": "复工申报进度查询",
 }
 
 INTENT_LABELS = {
@@ -48,6 +54,12 @@ INTENT_LABELS = {
     "job_fair_register": "报名招聘会",
     "job_fair_registrations": "查询报名记录",
     "policy_question": "政策咨询",
+    "health_code_apply": "申领健康码",
+    "health_code_query": "查询健康码",
+    "health_code_check_in": "健康打卡",
+    "health_code_appeal": "健康码申诉",
+    "work_resumption_apply": "企业复工申报",
+    "work_resumption_status": "查询复工申报进度",
 }
 
 FORM_LABELS = {
@@ -57,6 +69,12 @@ FORM_LABELS = {
     "port_status_form": "口岸通关状态查询",
     "job_fair_registration_form": "招聘会报名",
     "job_registrations_form": "报名记录查询",
+    "health_code_apply_form": "健康码申领",
+    "health_code_query_form": "健康码查询",
+    "health_code_check_in_form": "健康打卡",
+    "health_code_appeal_form": "健康码申诉",
+    "work_resumption_form": "企业复工申报",
+    "work_resumption_status_form": "复工申报进度查询",
 }
 
 

@@ -77,6 +77,12 @@ KNOWN_SUBMIT_ACTIONS = {
     "port_status_form": {"action_port_status_answer"},
     "job_fair_registration_form": {"action_submit_job_fair_registration"},
     "job_registrations_form": {"action_list_job_fair_registrations"},
+    "health_code_apply_form": {"action_submit_health_code"},
+    "health_code_query_form": {"action_health_code_query"},
+    "health_code_check_in_form": {"action_submit_health_check_in"},
+    "health_code_appeal_form": {"action_submit_health_code_appeal"},
+    "work_resumption_form": {"action_submit_work_resumption"},
+    "work_resumption_status_form": {"action_work_resumption_status"},
 }
 
 

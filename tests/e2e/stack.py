@@ -197,3 +197,17 @@ class Chat:
 
     def slot(self, name: str):
         return self.tracker()["slots"].get(name)
+
+
+def verify(chat: Chat, stack: Stack, person: tuple[str, str, str]) -> None:
+    """Answer the identity questions: name, ID number, mobile, then the SMS code from the sandbox's outbox."""
+    name, id_number, phone = person
+    chat.say(name)
+    assert "身份证" in chat.text, chat.text
+    chat.say(id_number)
+    assert "手机号码" in chat.text, chat.text
+    chat.say(phone)
+    assert "验证码已发送" in chat.text, chat.text
+    chat.say(stack.sms_code(phone))
+    assert "身份验证成功" in chat.text, chat.text
+

@@ -11,26 +11,14 @@ import time
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.e2e.stack import Chat, Stack
+from tests.e2e.stack import Chat, Stack, verify
 
 pytestmark = pytest.mark.e2e
 
 CHEN = ("陈晓", "330106199503140023", "13800000001")
-WANG = ("王芳", "330102199001010039", "13800000005")
+WANG = ("王芳", "330102199001010039", "13800000011")
 SUN = ("孙丽", "310115199901010083", "13800000010")
 LIN = ("林悦", "330105199708220039", "13800000002")
-
-
-def verify(chat: Chat, stack: Stack, person: tuple[str, str, str]) -> None:
-    name, id_number, phone = person
-    chat.say(name)
-    assert "身份证" in chat.text, chat.text
-    chat.say(id_number)
-    assert "手机号码" in chat.text, chat.text
-    chat.say(phone)
-    assert "验证码已发送" in chat.text, chat.text
-    chat.say(stack.sms_code(phone))
-    assert "身份验证成功" in chat.text, chat.text
 
 
 def start_rent_application(chat: Chat) -> None:

@@ -15,7 +15,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import services
 from bot.settings import ROOT
 
-CLIENTS = (services.identity, services.rent_subsidy, services.immigration, services.campus)
+CLIENTS = (services.identity, services.rent_subsidy, services.immigration, services.campus, services.health_code,
+           services.work_resumption)
 
 
 @pytest.fixture(scope="session")

@@ -47,6 +47,21 @@ SAMPLES: dict[str, Any] = {
     "title": "杭州数字经济人才专场招聘会", "total": 12, "total_amount": 9600, "updated_at": "2026-11-20",
     "venue": "杭州国际博览中心", "visa_status": "中国公民持普通护照 30 天免签", "wanted": "查询招聘会",
     "when": "2026-12-01", "where": "杭州",
+    # health code
+    "advice": "今日打卡正常，感谢您的配合。", "appeal_no": "FH20261130000001", "card": "林*的健康码：黄码",
+    "colour_text": "黄码", "contact": "否", "date": "2026-11-30", "earliest_green_date": "2026-12-01",
+    "expected_reply": "我们将在1个工作日内完成复核。", "how_to_turn_green": "请您每天进行健康打卡。",
+    "key_area": "是", "no_smartphone": "健康码不是唯一的通行凭证。", "progress": "\n打卡进度：已连续打卡 5/7 天",
+    "streak_text": "已连续打卡 5/7 天", "submitted_at": "2026-11-30 10:00", "symptoms": "咳嗽",
+    "temperature": "36.5", "value": "45", "what_to_do": "请您居家隔离观察7天。",
+    # work resumption
+    "commitment_text": "本企业承诺：所填信息真实、准确。", "credit_code": "91330110MA2K8L6R2R",
+    "earliest_date": "2026年12月4日（星期五）", "filed_by": "（办理人：王**）", "filed_on": "2026年12月1日",
+    "filing": "备案编号：FG202612010001", "filing_no": "FG202612010001", "filings": "备案编号：FG202612010001",
+    "isolation_rooms": 2, "key_area_staff": 3, "largest": 3650, "min_days": 3, "note": "",
+    "planned_date": "2026年12月7日", "returning_staff": 120, "review_deadline": "2026年12月3日",
+    "review_level": "区县级企业复工专班", "role_text": "法定代表人", "rooms_needed": 2, "said": "杭州绿源食品公司",
+    "staff_per_room": 100, "supplies_days": 5, "working_days": 2,
 }
 
 

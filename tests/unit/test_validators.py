@@ -7,15 +7,29 @@ import pytest
 
 from actions.campus import date_range
 from actions.validators import (
+    CONFIRMED,
+    DECLINED,
     Invalid,
     Result,
     Valid,
+    chinese_number,
+    find_date,
+    recognise_planned_date,
+    validate_company_code,
     validate_credit_code,
     validate_graduation_year,
     validate_id_number,
+    validate_isolation_rooms,
+    validate_key_area_staff,
     validate_person_name,
     validate_phone,
+    validate_planned_date,
+    validate_returning_staff,
     validate_sms_code,
+    validate_supplies_days,
+    validate_symptoms,
+    validate_temperature,
+    validate_yes_no,
 )
 from bot import clock
 from tests.unit.rendering import part
@@ -92,3 +106,150 @@ def test_today_is_the_date_in_china_whatever_the_hosts_zone(monkeypatch: pytest.
     assert said(validate_graduation_year("2016")) == "毕业年份应在2017年至2032年之间，请核对后重新输入"
     assert validate_id_number("330106202701010021") == Valid("330106202701010021")  # born today, in China
     assert date_range("今天有招聘会吗") == (date(2027, 1, 1), date(2027, 1, 1))
+
+
+# -- enterprise work-resumption filing ------------------------------------------------------------------------------
+
+SERVICE_TODAY = date(2026, 12, 1)  # a Tuesday: the service's date, which need not be ours
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("2026-12-05", date(2026, 12, 5)),
+        ("2026年12月5日", date(2026, 12, 5)),
+        ("20261205", date(2026, 12, 5)),
+        ("12月5日", date(2026, 12, 5)),
+        ("十二月五号", date(2026, 12, 5)),
+        ("12.5", date(2026, 12, 5)),
+        ("12/5", date(2026, 12, 5)),
+        ("１２月５日", date(2026, 12, 5)),
+        ("计划12月8号复工，返岗120人", date(2026, 12, 8)),
+        ("1月5日", date(2027, 1, 5)),  # already past this year: next year's
+        ("明天", date(2026, 12, 2)),
+        ("后天", date(2026, 12, 3)),
+        ("大后天", date(2026, 12, 4)),
+        ("三天后", date(2026, 12, 4)),
+        ("10天以后", date(2026, 12, 11)),
+        ("下周一", date(2026, 12, 7)),
+        ("下个礼拜天", date(2026, 12, 13)),
+        ("下下周三", date(2026, 12, 16)),
+        ("周五", date(2026, 12, 4)),  # the next Friday
+        ("周二", date(2026, 12, 8)),  # said on a Tuesday: next week's
+        ("这周五", date(2026, 12, 4)),
+        ("25号", date(2026, 12, 25)),
+        ("下个月3号", date(2027, 1, 3)),
+    ],
+)
+def test_planned_dates_are_read_from_the_services_today(text: str, day: date) -> None:
+    assert find_date(text, SERVICE_TODAY) == day
+
+
+def test_a_day_of_the_month_already_past_is_next_months() -> None:
+    assert find_date("5号", date(2026, 12, 10)) == date(2027, 1, 5)
+    assert find_date("12号", date(2026, 12, 10)) == date(2026, 12, 12)
+
+
+def test_planned_dates_that_cannot_be_used_say_why(said) -> None:  # noqa: ANN001
+    earliest = date(2026, 12, 4)
+    assert validate_planned_date("12月4日", SERVICE_TODAY, earliest) == Valid("2026-12-04")
+    assert said(validate_planned_date("明天", SERVICE_TODAY, earliest)) == (
+        "计划复工日期须至少比申报当天晚3天，您填写的2026年12月2日早于最早可填写的日期，最早可以填写2026年12月4日（星期五）"
+    )
+    assert "不存在" in said(validate_planned_date("2月30日", SERVICE_TODAY, earliest))
+    assert "没有看懂" in said(validate_planned_date("下周", SERVICE_TODAY, earliest))
+    assert "没有看懂" in said(validate_planned_date("尽快", SERVICE_TODAY, earliest))
+    # The form's first check only asks whether a day is named: the service's date decides the rest.
+    assert recognise_planned_date(" 下周一 ") == Valid("下周一")
+    assert isinstance(recognise_planned_date("越快越好"), Invalid)
+
+
+def test_chinese_numbers() -> None:
+    assert [chinese_number(t) for t in ("十五", "二十", "一百二十", "一百零五", "一百二", "两千", "三万", "零")] == [
+        15, 20, 120, 105, 120, 2000, 30000, 0,
+    ]
+    assert chinese_number("三四") is None  # "three or four" is no number
+    assert chinese_number("万") is None
+
+
+def test_staff_counts(said) -> None:  # noqa: ANN001
+    for text in ("120", "120人", "一百二十人", "大约120人", "1,200人"):
+        assert validate_returning_staff(text) in (Valid("120"), Valid("1200"))
+    assert validate_returning_staff("三十来个") == Valid("30")
+    assert "至少为1人" in said(validate_returning_staff("没有"))
+    assert "确切的数字" in said(validate_returning_staff("100到120人"))
+    assert "确切的数字" in said(validate_returning_staff("三四十人"))
+    assert said(validate_returning_staff("2.5")) == "请填写整数"
+    assert "没有找到" in said(validate_returning_staff("还不清楚"))
+    assert "没有找到" in said(validate_returning_staff("等一下"))  # 一 in a word is no count
+    assert "最多1000000" in said(validate_returning_staff("2000000"))
+    assert validate_key_area_staff("没有") == Valid("0")
+    assert validate_key_area_staff("都是本地的") == Valid("0")
+    assert validate_key_area_staff("一个都没有") == Valid("0")
+    assert validate_key_area_staff("3个") == Valid("3")
+    assert "没有找到" in said(validate_key_area_staff("没数过"))
+
+
+def test_days_of_supplies_and_isolation_rooms(said) -> None:  # noqa: ANN001
+    cases = {"5天": "5", "7": "7", "一周": "7", "一个礼拜": "7", "两个星期": "14", "半个月": "15", "一个月": "30",
+             "够用十天": "10", "没有": "0"}
+    for text, days in cases.items():
+        assert validate_supplies_days(text) == Valid(days), text
+    assert "确切的数字" in said(validate_supplies_days("三四天"))
+    assert "最多3650" in said(validate_supplies_days("9999天"))
+    for text, rooms in {"2间": "2", "两间": "2", "1": "1", "没有": "0", "一间也没有": "0"}.items():
+        assert validate_isolation_rooms(text) == Valid(rooms), text
+
+
+def test_credit_codes_in_an_answer(said) -> None:  # noqa: ANN001
+    typed = ("91330110MA2K8L6R2R", "代码是91330110ma2k8l6r2r", "9133 0110 MA2K 8L6R 2R",
+             "９１３３０１１０ＭＡ２Ｋ８Ｌ６Ｒ２Ｒ")
+    for text in typed:
+        assert validate_company_code(text) == Valid("91330110MA2K8L6R2R"), text
+    assert "校验未通过" in said(validate_company_code("91330110MA2K8L6R2T"))
+    assert "18位" in said(validate_company_code("代码91330110MA2K8L6R2"))  # one character short
+    assert "企业名称" in said(validate_company_code("杭州绿源食品有限公司"))
+
+
+# -- the health declaration --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("没有", "none"), ("都挺好的", "none"), ("不发烧也不咳嗽", "none"), ("有点发烧", "fever"),
+     ("不发烧，就是咳嗽", "cough"), ("发热、乏力", "fever,fatigue"), ("浑身没劲", "fatigue")],
+)
+def test_symptoms_in_words(text: str, value: str) -> None:
+    assert validate_symptoms(text) == Valid(value)
+
+
+@pytest.mark.parametrize("text", ["不舒服", "算了不办了", "你好"])
+def test_no_answer_about_symptoms_is_taken_for_none(text: str) -> None:
+    assert isinstance(validate_symptoms(text), Invalid)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("36.5", "36.5"), ("体温36度5", "36.5"), ("37.8℃", "37.8"), ("36", "36.0"), ("３６.６", "36.6")],
+)
+def test_temperatures_as_people_write_them(text: str, value: str) -> None:
+    assert validate_temperature(text) == Valid(value)
+
+
+def test_an_implausible_or_missing_temperature_is_explained() -> None:
+    assert validate_temperature("45") == Invalid("utter_invalid_temperature_range", {"value": "45"})
+    assert validate_temperature("体温正常") == Invalid("utter_invalid_temperature")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("没去过", DECLINED), ("没有接触过", DECLINED), ("不是", DECLINED), ("去过武汉", CONFIRMED), ("有", CONFIRMED)],
+)
+def test_yes_and_no_in_words(text: str, value: str) -> None:
+    assert validate_yes_no(text) == Valid(value)
+
+
+def test_unsure_or_stopping_is_not_a_no() -> None:
+    assert validate_yes_no("不太清楚") == Invalid("utter_invalid_yes_no_unsure")
+    assert validate_yes_no("算了不办了") == Invalid("utter_invalid_yes_no")
+
