@@ -186,6 +186,34 @@ def mask_plate(value: str) -> str:
     return _keep(value, 2, 2)
 
 
+_VIN_LENGTH = 17
+
+
+def mask_vin(value: str) -> str:
+    """Vehicle identification number (VIN, 车架号): a full one keeps its first 3 characters, the manufacturer code
+    (LFV**************); a piece of one is masked whole, because its last 6 characters are what proves ownership to
+    the vehicle-transfer service (keeping the last 4, as for bank cards, would give most of that away)."""
+    full = sum(ch.isalnum() for ch in value) == _VIN_LENGTH
+    return _keep(value, 3 if full else 0, 0)
+
+
+# GB 16735 / ISO 3779: the 9th character is a check character over the others (transliterated letters, weighted).
+_VIN_VALUES = dict(zip("ABCDEFGHJKLMNPRSTUVWXYZ", (1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9),
+                       strict=True))
+_VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def is_vin(value: str) -> bool:
+    """17 VIN characters (no I, O, Q) with letters and digits and a correct check character."""
+    vin = value.upper()
+    if len(vin) != _VIN_LENGTH or not vin.isascii() or not vin.isalnum() or set(vin) & set("IOQ"):
+        return False
+    if vin.isdigit() or vin.isalpha():
+        return False
+    total = sum((int(ch) if ch.isdigit() else _VIN_VALUES[ch]) * w for ch, w in zip(vin, _VIN_WEIGHTS, strict=True))
+    return vin[8] == "0123456789X"[total % 11]
+
+
 def mask_document(value: str) -> str:
     """Passport or permit number: its letter + last 2 (E******78)."""
     return _keep(value, 1, 2)
@@ -302,6 +330,7 @@ for _names, _masker in (
     ("id_number id_card idcard id_no identity_number 身份证号", mask_id_number),
     ("phone phone_number mobile mobile_phone telephone tel 手机号", mask_phone),
     ("plate_number plate license_plate 车牌号", mask_plate),
+    ("vin vin_tail vin_last6 vehicle_vin frame_number 车架号 车辆识别代号", mask_vin),
     ("credit_code social_credit_code unified_social_credit_code 统一社会信用代码", mask_credit_code),
     ("bank_account bank_card account_number card_number payout_account 银行卡号", mask_bank_account),
     ("email e_mail email_address", mask_email),
@@ -357,6 +386,14 @@ _LABELLED_DOCUMENT = re.compile(
     r"(?P<value>[A-Za-z]{0,2}\d{6,10}(?:\([0-9A-Za-z]\))?)" + _NOT_ALNUM_AFTER,
     re.IGNORECASE,
 )
+# VINs (车架号) after a label, whole or a piece (车架号后六位是123456, vin_tail=123456); unlabelled ones are found by
+# their check character (_VIN below).
+_LABELLED_VIN = re.compile(
+    r"(?:(?<![A-Za-z])(?:vin_tail|vin)(?![A-Za-z])|车架号|車架號|车辆识别代号|車輛識別代號|车辆识别码|車輛識別碼|识别代号|識別代號)"
+    r"(?:码|碼|号|號)?的?(?:后六位|后6位|末六位|末6位|後六位|後6位)?[\s:：=是为為]{0,4}"
+    r"(?P<value>[0-9A-Za-z]{6,17})" + _NOT_ALNUM_AFTER,
+    re.IGNORECASE,
+)
 # Body temperatures (health data): after a label (体温36.5) or before a unit (36.5℃, 36度5); a bare number is a
 # temperature only as the answer to that question, which the known slot value covers.
 _READING = r"(?:3[4-9]|4[0-3])(?:[.点][0-9])?"
@@ -387,6 +424,7 @@ _PHONE = re.compile(
     rf"(?:(?<!\+){_number_start('[+0]')}(?:\+|00)86[\s-]?|{_number_start('1')})"
     rf"1[3-9]\d{_SEP}?\d{{4}}{_SEP}?\d{{4}}" + _NOT_ALNUM_AFTER
 )
+_VIN = re.compile(_NOT_ALNUM_BEFORE + r"[0-9A-HJ-NPR-Za-hj-npr-z]{17}" + _NOT_ALNUM_AFTER)
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼滬魯蘇贛閩貴" + "使领領"
 # A plate always has digits: 新Apple or 赣ADIDAS is English in a Chinese sentence, not a plate.
 _PLATE_CHAR = "A-HJ-NP-Za-hj-np-z"
@@ -401,6 +439,7 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[[str], str]]] = [
     (_ID18, mask_id_number),
     (_CREDIT_CODE, mask_credit_code),
     (_BANK_CARD, mask_bank_account),
+    (_VIN, lambda value: mask_vin(value) if is_vin(value) else value),
     (_ID15, mask_id_number),
     (_PHONE, mask_phone),
     (_PLATE, mask_plate),
@@ -419,6 +458,10 @@ def _mask_temperature(match: re.Match[str], text: str) -> str:
 
 def _mask_document(match: re.Match[str], text: str) -> str:
     return text[match.start() : match.start("value")] + mask_document(match.group("value"))
+
+
+def _mask_vin(match: re.Match[str], text: str) -> str:
+    return text[match.start() : match.start("value")] + mask_vin(match.group("value"))
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -652,6 +695,7 @@ def mask_text(text: str, known: Mapping[str, str] | None = None) -> str:
     masking.sub(_LABELLED_CODE, _mask_after_label)
     masking.sub(_LABELLED_PASSWORD, _mask_after_label)
     masking.sub(_LABELLED_DOCUMENT, _mask_document)
+    masking.sub(_LABELLED_VIN, _mask_vin)
     masking.sub(_TEMPERATURE, _mask_temperature)
     for pattern, masker in _PATTERNS:
         masking.sub(pattern, lambda m, _text, masker=masker: masker(m.group(0)))

@@ -317,6 +317,14 @@ class SandboxSettings(SettingsGroup):
         "SERVICES_HEALTH_CODE_CONFIG", ROOT / "services" / "config" / "health_code.yml",
         "the health code's rules", shown="`services/config/health_code.yml`",
     )
+    vehicle_transfer_config: Path = setting(
+        "SERVICES_VEHICLE_TRANSFER_CONFIG", ROOT / "services" / "config" / "vehicle_transfer.yml",
+        "the vehicle registration transfer's rules", shown="`services/config/vehicle_transfer.yml`",
+    )
+    tax_config: Path = setting(
+        "SERVICES_TAX_CONFIG", ROOT / "services" / "config" / "tax.yml",
+        "the e-tax guidance's rules (deadlines, surcharge, deferral)", shown="`services/config/tax.yml`",
+    )
 
     _known_environment = validator("env", pre=True, allow_reuse=True)(_environment)
 

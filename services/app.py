@@ -14,7 +14,17 @@ from services.errors import install_error_handlers
 from services.health_code_policy import load_health_code_policy
 from services.logging_setup import install_masking
 from services.rent_subsidy_policy import load_policy
-from services.routers import campus, dev, health_code, identity, immigration, rent_subsidy, work_resumption
+from services.routers import (
+    campus,
+    dev,
+    health_code,
+    identity,
+    immigration,
+    rent_subsidy,
+    tax,
+    vehicle_transfer,
+    work_resumption,
+)
 from services.seeding import seed_all
 from services.work_resumption_rules import load_rules
 
@@ -62,7 +72,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (identity, rent_subsidy, immigration, campus, work_resumption, health_code):
+    for module in (identity, rent_subsidy, immigration, campus, work_resumption, health_code, vehicle_transfer, tax):
         app.include_router(module.router)
     if settings.is_development:  # GOVBOT_ENV=development only: the outbox shows readable SMS codes
         app.include_router(dev.router)

@@ -49,6 +49,17 @@ FIELD_LABELS = {
     "key_area_staff": "来自重点地区的员工人数",
     "supplies_days": "防疫物资储备天数",
     "isolation_rooms": "隔离室数量",
+    "plate": "车牌号码",
+    "vin_tail": "车辆识别代号（车架号）后6位",
+    "destination_city": "转入地城市",
+    "month": "月份",
+    "tax": "税种",
+    "period": "所属期",
+    "months": "延期月数",
+    "amount": "欠缴税款金额",
+    "days": "滞纳天数",
+    "due_date": "缴款期限",
+    "paid_date": "实际缴款日期",
 }
 
 # Some fields have their own error code in the contract; everything else is invalid_field.

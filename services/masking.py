@@ -25,6 +25,17 @@ _ESCAPED_BYTES = re.compile(r"(?:\\x[0-9a-fA-F]{2}|%[0-9a-fA-F]{2})+")
 _ID_IN_TEXT = re.compile(rf"(?<![\dXx])\d{{6}}{_SEP}\d{{4}}{_SEP}\d{{4}}{_SEP}\d{{3}}[\dXx](?![\dXx])")
 _PHONE_IN_TEXT = re.compile(rf"(?<!\d)(?P<prefix>(?:\+|00)?86[\s\-]?)?1\d{{2}}{_SEP}\d{{4}}{_SEP}\d{{4}}(?!\d)")
 _CARD_IN_TEXT = re.compile(r"(?<!\d)(?:\d{16,19}|\d{4}([ \-])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?)(?!\d)")
+# Plates (桂A12345) and VINs or VIN tails after a label (vin_tail=123456, 车架号…): the vehicle-transfer URLs carry
+# them and the access log writes URLs. Bounded pieces only, so linear too.
+_PLATE_IN_TEXT = re.compile(
+    r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼][A-HJ-NP-Za-hj-np-z][\s·•\-]?"
+    r"[A-HJ-NP-Za-hj-np-z0-9]{5,6}(?![0-9A-Za-z])"
+)
+_VIN_IN_TEXT = re.compile(
+    r"(?:(?<![A-Za-z])(?:vin_tail|vin)|车架号|车辆识别代号)[\s:：=]{0,3}(?P<value>[A-Za-z0-9]{6,17})(?![0-9A-Za-z])",
+    re.IGNORECASE,
+)
+VIN_LENGTH = 17
 
 
 def mask_id_number(id_number: str) -> str:
@@ -56,6 +67,14 @@ def mask_account(account: str) -> str:
     return f"{digits[:4]} **** **** {digits[-4:]}"
 
 
+def mask_vin(vin: str) -> str:
+    """A full VIN keeps its first 3 characters (the manufacturer code, not personal); a tail or anything shorter is
+    masked whole, because the last 6 prove ownership to the vehicle-transfer service."""
+    if len(vin) == VIN_LENGTH:
+        return vin[:3] + "*" * (VIN_LENGTH - 3)
+    return "*" * len(vin)
+
+
 def _decode_escaped(match: re.Match[str]) -> str:
     raw = bytes.fromhex(match.group(0).replace("\\x", "").replace("%", ""))
     try:
@@ -78,13 +97,16 @@ def _star(view: str, pattern: re.Pattern[str], head: int, tail: int, group: str 
 
 
 def mask_text(text: str) -> str:
-    """Mask anything in free text that looks like an ID, mobile or bank card number (used by the log filter)."""
+    """Mask anything in free text that looks like an ID, mobile or bank card number, a plate or a labelled VIN
+    (used by the log filter)."""
     if "%" in text or "\\x" in text:
         text = _ESCAPED_BYTES.sub(_decode_escaped, text)
     view = text if text.isascii() else text.translate(_ASCII)
     masked = _star(view, _ID_IN_TEXT, 3, 2)
     masked = _star(masked, _PHONE_IN_TEXT, 3, 4, "prefix")
     masked = _star(masked, _CARD_IN_TEXT, 0, 4)
+    masked = _star(masked, _PLATE_IN_TEXT, 2, 2)
+    masked = _VIN_IN_TEXT.sub(lambda m: m.group(0)[: m.start("value") - m.start()] + mask_vin(m.group("value")), masked)
     if masked == view:
         return text
     # the writer's own characters (１３８) wherever the mask keeps them

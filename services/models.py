@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import declarative_base
@@ -82,11 +83,25 @@ class Property(Base):
 
 class Vehicle(Base):
     __tablename__ = "vehicles"
+    # A unique index rather than a unique column: SQLite cannot add a UNIQUE column (migration 0005).
+    __table_args__ = (Index("uq_vehicles_vin", "vin", unique=True),)
 
     id = Column(Integer, primary_key=True)
     person_id = Column(Integer, ForeignKey("persons.id"), nullable=False, index=True)
     plate = Column(String(10), nullable=False, unique=True)
     registered_city = Column(String(20), nullable=False)
+    # Registry facts the archive transfer checks (机动车档案电子化转递); NULL for vehicles seeded before 0005.
+    vin = Column(String(17))  # 车辆识别代号, 17 characters (GB 16735)
+    vehicle_type = Column(String(20))  # 小型汽车 …
+    brand_model = Column(String(50))
+    registered_on = Column(Date)
+    inspection_valid_until = Column(Date)  # 检验有效期至; earlier than today: overdue
+    mileage_km = Column(Integer)
+    mortgaged = Column(Boolean, nullable=False, default=False, server_default=false())
+    seized = Column(Boolean, nullable=False, default=False, server_default=false())
+    stolen = Column(Boolean, nullable=False, default=False, server_default=false())
+    open_violations = Column(Integer, nullable=False, default=0, server_default="0")  # 未处理的交通违法记录
+    open_accidents = Column(Integer, nullable=False, default=0, server_default="0")  # 未处理的交通事故
 
 
 # --- identity verification -----------------------------------------------------------------------------
@@ -414,4 +429,103 @@ class WorkResumptionFiling(Base):
     review_deadline = Column(Date, nullable=False)
     status = Column(String(20), nullable=False)
     filed_on = Column(Date, nullable=False)  # the sandbox's China date of the filing
+    created_at = Column(DateTime, nullable=False)
+
+
+# --- vehicle registration transfer (机动车档案电子化网上转递) ------------------------------------------------
+
+
+class VehicleTransferApplication(Base):
+    __tablename__ = "vehicle_transfer_applications"
+    # One open application per vehicle (a partial unique index works on SQLite and PostgreSQL alike), so a retried
+    # or repeated application cannot be recorded twice. The stages are computed from submitted_on and the clock.
+    __table_args__ = (
+        Index(
+            "uq_vehicle_transfer_open",
+            "vehicle_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    application_no = Column(String(20), nullable=False, unique=True)
+    vehicle_id = Column(Integer, ForeignKey("vehicles.id"), nullable=False)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False, index=True)
+    # What the owner was told when applying (the offices as configured then).
+    origin_city = Column(String(20), nullable=False)
+    origin_office = Column(String(100), nullable=False)
+    destination_city = Column(String(20), nullable=False)
+    destination_office = Column(String(100), nullable=False)
+    destination_address = Column(String(200), nullable=False)
+    status = Column(String(20), nullable=False)  # open (the sandbox has no withdrawal yet)
+    submitted_on = Column(Date, nullable=False)  # the sandbox's China date of the application
+    created_at = Column(DateTime, nullable=False)
+
+
+# --- e-tax guidance (电子税务: guidance and status only; no real returns are filed) ------------------------------
+
+
+class TaxRegistration(Base):
+    """An enterprise's tax registration facts (税务登记): VAT taxpayer kind and filing cycle."""
+
+    __tablename__ = "tax_registrations"
+
+    id = Column(Integer, primary_key=True)
+    enterprise_id = Column(Integer, ForeignKey("enterprises.id"), nullable=False, unique=True)
+    taxpayer_kind = Column(String(20), nullable=False)  # small_scale / general
+    vat_cycle = Column(String(10), nullable=False)  # monthly / quarterly
+    tax_office = Column(String(100), nullable=False)
+
+
+class TaxObligation(Base):
+    """One return to file: an enterprise's (by credit code) or a person's (annual reconciliation), per tax and period.
+
+    The status is not stored: 已申报 when filed_on is set, else 逾期 or 未申报 by the due date and the sandbox clock.
+    """
+
+    __tablename__ = "tax_obligations"
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "tax", "period", name="uq_tax_obligation_enterprise"),
+        UniqueConstraint("person_id", "tax", "period", name="uq_tax_obligation_person"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    enterprise_id = Column(Integer, ForeignKey("enterprises.id"))  # exactly one of enterprise_id / person_id
+    person_id = Column(Integer, ForeignKey("persons.id"))
+    tax = Column(String(20), nullable=False)  # 增值税, 附加税费, 个人所得税
+    period = Column(String(10), nullable=False)  # 2026-11 (monthly), 2025 (annual)
+    cycle = Column(String(10), nullable=False)  # monthly / annual
+    filing_start = Column(Date, nullable=False)
+    due_date = Column(Date, nullable=False)
+    tax_amount_fen = Column(Integer)  # in fen (分), so money is never a float; NULL: not known before filing
+    filed_on = Column(Date)  # filed and paid (the sandbox does not tell the two apart)
+
+
+class TaxDeferral(Base):
+    """A request to defer payment (延期缴纳税款); the sandbox records it, a provincial tax office would decide."""
+
+    __tablename__ = "tax_deferrals"
+    # One open request per obligation (= enterprise, tax and period): asking again returns it.
+    __table_args__ = (
+        Index(
+            "uq_tax_deferral_open",
+            "obligation_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id = Column(Integer, primary_key=True)
+    deferral_no = Column(String(20), nullable=False, unique=True)
+    obligation_id = Column(Integer, ForeignKey("tax_obligations.id"), nullable=False)
+    enterprise_id = Column(Integer, ForeignKey("enterprises.id"), nullable=False, index=True)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False)  # who asked
+    months = Column(Integer, nullable=False)
+    reason = Column(Text, nullable=False)
+    requested_until = Column(Date, nullable=False)  # the original due date moved by `months`
+    status = Column(String(20), nullable=False)  # pending (the sandbox never decides)
+    submitted_on = Column(Date, nullable=False)  # the sandbox's China date
     created_at = Column(DateTime, nullable=False)

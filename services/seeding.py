@@ -30,9 +30,11 @@ from services.models import (
     Position,
     Property,
     SocialInsurance,
-    Vehicle,
 )
 from services.sandbox_clock import sandbox_today
+from services.tax_rules import load_tax_rules
+from services.tax_seed import seed_tax
+from services.vehicle_transfer_seed import seed_vehicles
 
 SEED_DIR = Path(__file__).resolve().parent / "seed"
 logger = logging.getLogger("services.seeding")
@@ -131,8 +133,7 @@ def _add_person(session: Session, item: dict[str, Any], enterprise_ids: dict[str
         )
     for home in item.get("properties", []):
         session.add(Property(person_id=person.id, city=home["city"], address=home["address"]))
-    for car in item.get("vehicles", []):
-        session.add(Vehicle(person_id=person.id, plate=car["plate"], registered_city=car["city"]))
+    # Vehicles are seeded by services/vehicle_transfer_seed.py (their dates follow the sandbox clock).
 
 
 def seed_countries(session: Session) -> None:
@@ -245,5 +246,8 @@ def seed_all(
     # Health-code dates follow the sandbox clock, which development and tests can move forward.
     policy = health_code_policy or load_health_code_policy(SandboxSettings().health_code_config)
     seed_health_codes(session, policy, today or sandbox_today(session))
+    # Tax obligations are due by the deadline rules of the configuration, relative to the sandbox clock.
+    seed_tax(session, load_tax_rules(SandboxSettings().tax_config), today or sandbox_today(session))
+    seed_vehicles(session, _load("people.yml")["people"], today or sandbox_today(session))
     session.commit()
     logger.info("seed data checked")

@@ -8,6 +8,7 @@ find out which companies exist or what the registry holds about them.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -90,8 +91,13 @@ def _role_rank() -> Any:
     return case(*((CompanyContact.role == role, rank) for rank, role in enumerate(ROLE_ORDER)), else_=len(ROLE_ORDER))
 
 
-def authorised_company(session: Session, person_id: int, code: str) -> tuple[Enterprise, str]:
-    """The enterprise and the caller's strongest role; one query, the same work whether the code exists or not."""
+def authorised_company(
+    session: Session, person_id: int, code: str, refusal: Callable[[], ApiError] = not_found_or_not_authorised
+) -> tuple[Enterprise, str]:
+    """The enterprise and the caller's strongest role; one query, the same work whether the code exists or not.
+
+    `refusal` words the one answer for "no such company" and "not yours" for the calling service (e-tax reuses it).
+    """
     row = session.execute(
         select(Enterprise, CompanyContact.role)
         .join(CompanyContact, CompanyContact.enterprise_id == Enterprise.id)
@@ -100,7 +106,7 @@ def authorised_company(session: Session, person_id: int, code: str) -> tuple[Ent
         .limit(1)
     ).first()
     if row is None:
-        raise not_found_or_not_authorised()
+        raise refusal()
     return row[0], row[1]
 
 

@@ -12,6 +12,8 @@ from integrations.services.health_code import HealthCodeClient
 from integrations.services.identity import IdentityClient
 from integrations.services.immigration import ImmigrationClient
 from integrations.services.rent_subsidy import RentSubsidyClient
+from integrations.services.tax import TaxClient
+from integrations.services.vehicle_transfer import VehicleTransferClient
 from integrations.services.work_resumption import WorkResumptionClient
 
 __all__ = [
@@ -24,6 +26,8 @@ __all__ = [
     "ServiceError",
     "ServiceRejected",
     "ServiceUnavailable",
+    "TaxClient",
+    "VehicleTransferClient",
     "WorkResumptionClient",
     "idempotency_key",
 ]

@@ -188,6 +188,48 @@ def test_mixed_sentence() -> None:
     )
 
 
+VIN = "LFV2A2151K3123456"  # 黄海's sample car: check character 1 in position 9 is correct
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a full VIN keeps only its manufacturer code (WMI), labelled or not, in any case
+        (f"我的车架号是{VIN}", "我的车架号是LFV**************"),
+        (f"车辆识别代号：{VIN.lower()}", "车辆识别代号：lfv**************"),
+        (f"VIN {VIN}", "VIN LFV**************"),
+        (f"车辆{VIN}要转到青岛", "车辆LFV**************要转到青岛"),
+        # the last 6 prove ownership to the transfer service: masked whole
+        ("车架号后六位是123456", "车架号后六位是******"),
+        ("车架号后6位：ＡＢ3456", "车架号后6位：******"),
+        ("GET /vehicles/桂A12345?vin_tail=123456&city=青岛", "GET /vehicles/桂A***45?vin_tail=******&city=青岛"),
+    ],
+)
+def test_vins_are_masked(text: str, expected: str) -> None:
+    assert mask_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "LFV2A2150K3123456",  # 17 VIN characters, but the check character is wrong: some other reference
+        "ZD202611300001",  # a transfer application number
+        "请输入车架号后六位",
+        "车架号在哪里看",
+    ],
+)
+def test_vin_traps_are_not_masked(text: str) -> None:
+    assert mask_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [("vin", VIN, "LFV**************"), ("vin_tail", "123456", "******"), ("车架号", VIN, "LFV**************")],
+)
+def test_vin_fields_are_masked(name: str, value: str, expected: str) -> None:
+    assert mask_value(name, value) == expected
+
+
 def test_masking_is_idempotent_and_keeps_length() -> None:
     text = f"我叫欧阳娜娜，身份证{ID}，电话{PHONE}，卡号6222021234567890123，车牌桂A12345"
     once = mask_text(text)
