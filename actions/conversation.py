@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,6 +24,8 @@ from rasa_sdk.types import DomainDict
 from actions.campus import ActionSearchJobFairs, ActionSearchJobs
 from actions.health_code import HEALTH_SLOTS
 from actions.policy_questions import answer_question
+from actions.tax import TAX_SLOTS
+from actions.vehicle_transfer import VEHICLE_SLOTS
 from actions.wording import Wording
 from actions.work_resumption import WORK_SLOTS
 from bot.names import FORM_LABELS, label
@@ -52,15 +55,31 @@ CLARIFY_LABELS = {
     "health_code_appeal": "对健康码颜色申请复核",
     "work_resumption_apply": "办理企业复工申报",
     "work_resumption_status": "查询复工申报的办理进度",
+    "vehicle_transfer_apply": "办理机动车转籍（档案电子转递）",
+    "vehicle_transfer_status": "查询机动车转籍的办理进度",
+    "tax_service_query": "咨询纳税申报、滞纳金或延期缴税",
     "show_more": "查看更多结果",
 }
+# Words that ask about a rule ("……的话", "一般", "要多少天") rather than for something to be done ("咋弄").
+RULE_QUESTION = re.compile(r"的话|一般|通常|规定|标准|条件|多少天|多久|几天|是不是都")
+# Words of a message about one's own case (or one's family's or company's).
+OWN_CASE = re.compile(r"我|本人|俺|咱|家里|家人|老人|孩子|爸|妈|老婆|老公|公司|单位|帮|给.{0,3}办")
 # Slots of a transaction that must not survive its cancellation (identity stays verified).
 TRANSACTION_SLOTS = [
     "rent_commitment", "rent_eligibility", "job_fair_id", "school", "reg_major", "reg_degree",
     "graduation_year", "fair_registration_confirm", "form_failures",
     *HEALTH_SLOTS,
     *WORK_SLOTS,
+    *VEHICLE_SLOTS,
+    *TAX_SLOTS,
 ]
+
+
+def general_question(tracker: Tracker) -> bool:
+    """A question about a rule, not about one's own case ("黄码的话要打卡多少天", not "我还要打卡几天"): when the NLU
+    is unsure, it belongs to the knowledge base rather than to a transaction's buttons."""
+    text = tracker.latest_message.get("text") or ""
+    return bool(RULE_QUESTION.search(text)) and not OWN_CASE.search(text)
 
 
 def payload_for(intent: str, entities: list[dict[str, Any]]) -> str:
@@ -80,7 +99,7 @@ class ActionClarify(Action):
         ranking = tracker.latest_message.get("intent_ranking") or []
         entities = tracker.latest_message.get("entities") or []
         guesses = [r["name"] for r in ranking if r["name"] != "nlu_fallback"]
-        if guesses and guesses[0] in ("policy_question", "out_of_scope"):
+        if guesses and (guesses[0] in ("policy_question", "out_of_scope") or general_question(tracker)):
             # Most likely a question: the knowledge base answers, offers its closest questions, or says it does not
             # know (buttons of intents would only lose the question's words).
             answer_question(dispatcher, tracker)

@@ -66,6 +66,9 @@ class GovFormValidationAction(FormValidationAction):
     any invalid answer)."""
 
     specs: dict[str, SlotSpec] = {}
+    # The intents that start this form: said again in the middle ("颜色不对，我要申诉" as the appeal's reason), they
+    # are an answer to the question asked, not another matter.
+    own_intents: frozenset[str] = frozenset()
 
     @abstractmethod
     def name(self) -> str:
@@ -178,7 +181,7 @@ class GovFormValidationAction(FormValidationAction):
 
     def _is_digression(self, tracker: Tracker, requested: str) -> bool:
         intent, confidence = latest_intent(tracker)
-        if not digressions.handles(intent):
+        if not digressions.handles(intent) or intent in self.own_intents:
             return False
         spec = self.specs.get(requested)
         if spec is not None and spec.free_text and intent == "out_of_scope":

@@ -137,6 +137,7 @@ class HealthCodeForm(IdentityMixin, GovFormValidationAction):
 
 class ValidateHealthCodeApplyForm(HealthCodeForm):
     questions = DECLARATION
+    own_intents = frozenset({"health_code_apply"})
 
     def name(self) -> str:
         return "validate_health_code_apply_form"
@@ -199,6 +200,7 @@ class ValidateHealthCodeQueryForm(HealthCodeForm):
 
 class ValidateHealthCodeCheckInForm(HealthCodeForm):
     questions = CHECK_IN
+    own_intents = frozenset({"health_code_check_in"})
     service = "health_code_check_in"
 
     def name(self) -> str:
@@ -246,6 +248,7 @@ class ValidateHealthCodeCheckInForm(HealthCodeForm):
 
 class ValidateHealthCodeAppealForm(HealthCodeForm):
     questions = APPEAL
+    own_intents = frozenset({"health_code_appeal"})
     service = "health_code_appeal"
 
     def name(self) -> str:

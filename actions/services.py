@@ -20,6 +20,8 @@ from integrations.services import (
     RentSubsidyClient,
     ServiceRejected,
     ServiceUnavailable,
+    TaxClient,
+    VehicleTransferClient,
     WorkResumptionClient,
 )
 
@@ -64,6 +66,16 @@ def health_code() -> HealthCodeClient:
 @cache
 def work_resumption() -> WorkResumptionClient:
     return WorkResumptionClient()
+
+
+@cache
+def vehicle_transfer() -> VehicleTransferClient:
+    return VehicleTransferClient()
+
+
+@cache
+def tax() -> TaxClient:
+    return TaxClient()
 
 
 def tell_unavailable(dispatcher: CollectingDispatcher, error: ServiceUnavailable, response: str) -> None:

@@ -186,6 +186,7 @@ def without_id_numbers(candidates: dict[str, str], from_entities: set[str]) -> N
 class ValidateWorkResumptionForm(IdentityMixin, GovFormValidationAction):
     """Identity, then the company (checked at once), then the filing's questions and the commitment."""
 
+    own_intents = frozenset({"work_resumption_apply"})
     level = IDENTITY
     specs = {**IDENTITY_SPECS, **SPECS}
 

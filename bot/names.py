@@ -28,6 +28,11 @@ SERVICE_LABELS = {
     "health_code_appeal": "健康码申诉",
     "work_resumption": "企业复工申报",
     "work_resumption_status": "复工申报进度查询",
+    "vehicle_transfer": "机动车转籍申请",
+    "vehicle_transfer_status": "转籍进度查询",
+    "tax_guidance": "税务咨询（申报期限、滞纳金、网上申报）",
+    "tax_obligations": "纳税事项查询",
+    "tax_deferral": "延期缴纳税款申请",
 }
 
 INTENT_LABELS = {
@@ -60,6 +65,9 @@ INTENT_LABELS = {
     "health_code_appeal": "健康码申诉",
     "work_resumption_apply": "企业复工申报",
     "work_resumption_status": "查询复工申报进度",
+    "vehicle_transfer_apply": "机动车转籍（档案电子转递）",
+    "vehicle_transfer_status": "查询转籍进度",
+    "tax_service_query": "电子税务咨询",
 }
 
 FORM_LABELS = {
@@ -75,6 +83,11 @@ FORM_LABELS = {
     "health_code_appeal_form": "健康码申诉",
     "work_resumption_form": "企业复工申报",
     "work_resumption_status_form": "复工申报进度查询",
+    "vehicle_transfer_form": "机动车转籍申请",
+    "vehicle_transfer_status_form": "转籍进度查询",
+    "tax_obligations_form": "纳税事项查询",
+    "tax_deferral_form": "延期缴纳税款申请",
+    "tax_surcharge_form": "滞纳金计算",
 }
 
 

@@ -83,6 +83,11 @@ KNOWN_SUBMIT_ACTIONS = {
     "health_code_appeal_form": {"action_submit_health_code_appeal"},
     "work_resumption_form": {"action_submit_work_resumption"},
     "work_resumption_status_form": {"action_work_resumption_status"},
+    "vehicle_transfer_form": {"action_submit_vehicle_transfer"},
+    "vehicle_transfer_status_form": {"action_vehicle_transfer_status"},
+    "tax_obligations_form": {"action_tax_obligations"},
+    "tax_deferral_form": {"action_submit_tax_deferral"},
+    "tax_surcharge_form": {"action_tax_surcharge"},
 }
 
 

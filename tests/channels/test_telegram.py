@@ -142,7 +142,7 @@ def test_buttons_lead_through_a_job_fair_registration(stack: Stack, fake: FakeTe
     user_id = new_user()
     post(stack, text_update(user_id, "/start"), secret)
     welcome = wait_for_text(fake, user_id, "政务服务助手")
-    assert set(keyboard(welcome)) == {"申请租房补贴", "出入境政策查询", "校园招聘会"}
+    assert set(keyboard(welcome)) == {"申请租房补贴", "我的健康码", "企业复工申报", "出入境政策查询", "校园招聘会"}
 
     press_fairs = press(stack, secret, user_id, welcome, "校园招聘会")
     fairs = wait_for_text(fake, user_id, "场招聘会")

@@ -220,9 +220,11 @@ def test_subscribing_gets_a_welcome_with_what_the_assistant_can_do(stack: Stack,
     welcome = ask(wechat, event(openid, "subscribe"))
     assert welcome.startswith(WELCOME_TEXT) and "申请租房补贴" in welcome and "入境" in welcome, welcome
     # utter_greet numbers its own list of services, so its buttons are lettered
-    assert welcome.endswith("回复字母选择：\nA. 申请租房补贴\nB. 出入境政策查询\nC. 校园招聘会"), welcome
+    assert welcome.endswith(
+        "回复字母选择：\nA. 申请租房补贴\nB. 我的健康码\nC. 企业复工申报\nD. 出入境政策查询\nE. 校园招聘会"
+    ), welcome
     assert ask(wechat, text(openid, "1")) == LETTER_HINT_TEXT  # list item or button? asked, not guessed
-    asked = ask(wechat, text(openid, "B"))
+    asked = ask(wechat, text(openid, "D"))
     assert "哪个国家或地区" in asked, asked
     assert user_texts(stack, openid) == ["/greet", "/entry_control_query"]
     assert "日本" in ask(wechat, text(openid, "日本"))

@@ -104,6 +104,15 @@ async def test_question_in_the_middle_is_answered_and_the_form_asks_again(
     assert not outcome.rejected and chat.slots["requested_slot"] == "id_number"
 
 
+async def test_a_question_about_this_subsidy_is_read_in_the_forms_context(live_services: str, domain: dict) -> None:
+    """One message alone reads as another matter; inside the rent-subsidy form, "这个补贴" is this one."""
+    chat = Conversation(domain, "rent-context")
+    chat.slots.update(requested_slot="id_number", person_name="陈晓")
+    outcome = await chat.say("这个补贴每月给多少", intent="out_of_scope", confidence=0.9)
+    assert "补贴标准" in outcome.text and "不在我的服务范围" not in outcome.text
+    assert not outcome.rejected and chat.slots["requested_slot"] == "id_number"
+
+
 async def test_policy_is_explained_from_the_service_configuration(live_services: str, domain: dict) -> None:
     outcome = await run(ActionRentSubsidyPolicy(), tracker("租房补贴有什么条件", "rent_subsidy_policy"), domain)
     assert "申请条件" in outcome.text and "最长发放12个月" in outcome.text

@@ -127,6 +127,17 @@ async def test_low_confidence_offers_the_likely_intents(domain: dict) -> None:
                                                        "/request_human"]
 
 
+async def test_an_unsure_rule_question_goes_to_the_knowledge_base_not_to_transactions(domain: dict) -> None:
+    ranking = [{"name": "nlu_fallback", "confidence": 0.5}, {"name": "health_code_query", "confidence": 0.45},
+               {"name": "policy_question", "confidence": 0.3}]
+    t = tracker("红码的话一般要打卡多少天才能转绿", "nlu_fallback", ranking=ranking)
+    outcome = await run(ActionClarify(), t, domain)
+    assert "/health_code_query" not in [b["payload"] for b in outcome.buttons]
+    assert "依据" in outcome.text or "您想问的是不是" in outcome.text, outcome.text
+    mine = await run(ActionClarify(), tracker("我的红码还要打卡几天", "nlu_fallback", ranking=ranking), domain)
+    assert "/health_code_query" in [b["payload"] for b in mine.buttons]  # one's own case: the transaction
+
+
 async def test_handoff_is_acknowledged_and_recorded(domain: dict) -> None:
     outcome = await run(ActionRequestHuman(), tracker("转人工", "request_human", form="rent_subsidy_form"), domain)
     assert "转人工服务请求" in outcome.text

@@ -1,6 +1,7 @@
 """What citizens type into forms: accepted values are normalised, others explained (in the domain's words)."""
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -9,13 +10,19 @@ from actions.campus import date_range
 from actions.validators import (
     CONFIRMED,
     DECLINED,
+    PERSONAL,
     Invalid,
     Result,
     Valid,
     chinese_number,
     find_date,
+    find_tax_amount,
+    find_tax_days,
     recognise_planned_date,
+    tax_days,
+    validate_city_name,
     validate_company_code,
+    validate_confirmation,
     validate_credit_code,
     validate_graduation_year,
     validate_id_number,
@@ -24,11 +31,20 @@ from actions.validators import (
     validate_person_name,
     validate_phone,
     validate_planned_date,
+    validate_plate_number,
     validate_returning_staff,
     validate_sms_code,
     validate_supplies_days,
     validate_symptoms,
+    validate_tax_amount,
+    validate_tax_company,
+    validate_tax_days,
+    validate_tax_months,
+    validate_tax_period_choice,
+    validate_tax_reason,
+    validate_tax_taxpayer,
     validate_temperature,
+    validate_vin_tail,
     validate_yes_no,
 )
 from bot import clock
@@ -252,4 +268,140 @@ def test_yes_and_no_in_words(text: str, value: str) -> None:
 def test_unsure_or_stopping_is_not_a_no() -> None:
     assert validate_yes_no("不太清楚") == Invalid("utter_invalid_yes_no_unsure")
     assert validate_yes_no("算了不办了") == Invalid("utter_invalid_yes_no")
+
+
+
+# -- the vehicle registration transfer -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "plate"),
+    [("桂A12345", "桂A12345"), ("桂a·12345", "桂A12345"), ("车牌是桂A 12345", "桂A12345"),
+     ("新能源车桂AD12345", "桂AD12345"), ("浙A8B9C0", "浙A8B9C0"), ("桂A12345，车架号后六位123456", "桂A12345")],
+)
+def test_plates_as_people_write_them(text: str, plate: str) -> None:
+    assert validate_plate_number(text) == Valid(plate)
+
+
+def test_plates_that_cannot_be_said_why(said) -> None:  # noqa: ANN001
+    for text in ("桂A1234", "A12345", "我也不记得了", "桂A1234567"):
+        assert "例如：桂A12345" in said(validate_plate_number(text)), text
+    assert "字母I和O" in said(validate_plate_number("桂AO1234"))
+
+
+@pytest.mark.parametrize(
+    ("text", "tail"),
+    [("123456", "123456"), ("车架号后六位是123456", "123456"), ("车架号后6位是654321", "654321"),
+     ("lfv2a2151k3123456", "123456"), ("车架号LFV2A2151K3123456", "123456"), ("桂A12345 123456", "123456"),
+     ("ab12cd", "AB12CD")],
+)
+def test_vin_tails_alone_in_a_sentence_or_cut_from_the_vin(text: str, tail: str) -> None:
+    assert validate_vin_tail(text) == Valid(tail)
+
+
+def test_vin_tails_that_cannot_be_said_why(said) -> None:  # noqa: ANN001
+    assert validate_vin_tail("12345") == Invalid("utter_invalid_vin_tail_length", {"length": 5})
+    assert "您输入的是7个" in said(validate_vin_tail("车架号后几位是1234567"))
+    assert "不使用字母I、O和Q" in said(validate_vin_tail("12345O"))
+    assert "没有找到车架号后6位" in said(validate_vin_tail("不知道在哪看"))
+    assert isinstance(validate_vin_tail("桂A12345"), Invalid)  # a plate is not a VIN
+
+
+@pytest.mark.parametrize(
+    ("text", "city"),
+    [("青岛", "青岛"), ("青岛市", "青岛市"), ("转到青岛去", "青岛"), ("山东省青岛市", "山东省青岛市"),
+     ("是济南吧", "济南")],
+)
+def test_city_names_as_typed(text: str, city: str) -> None:
+    assert validate_city_name(text) == Valid(city)
+
+
+def test_no_city_in_the_answer(said) -> None:  # noqa: ANN001
+    for text in ("1", "", "qingdao"):
+        assert "没有看懂您要转入的城市" in said(validate_city_name(text)), text
+
+
+# -- e-tax guidance: the surcharge's numbers, a deferral's company, months and reason --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("5万", "50000.00"), ("五万元", "50000.00"), ("50000", "50000.00"), ("3千2", "3200.00"), ("1.5万", "15000.00"),
+     ("2,580.50元", "2580.50"), ("欠了8000块", "8000.00"), ("一万二", "12000.00"), ("大概3万", "30000.00"),
+     ("10w", "100000.00")],
+)
+def test_tax_amounts_as_people_write_them(text: str, value: str) -> None:
+    assert validate_tax_amount(text) == Valid(value)
+
+
+def test_tax_amounts_that_cannot_be_used_say_why(said) -> None:  # noqa: ANN001
+    assert "确切的金额" in said(validate_tax_amount("十来万吧"))
+    assert "确切的金额" in said(validate_tax_amount("2万多"))
+    assert "大于0" in said(validate_tax_amount("0"))
+    assert "两位" in said(validate_tax_amount("0.001"))
+    assert "没有找到" in said(validate_tax_amount("10天"))  # days are no amount
+    assert "没有找到" in said(validate_tax_amount("不记得了"))
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("10天", "10"), ("10", "10"), ("十天", "10"), ("晚了半个月", "约15"), ("一周", "7"), ("两个星期", "14"),
+     ("两个月", "约60"), ("一个半月", "约45"), ("逾期20日", "20")],
+)
+def test_days_late_as_people_write_them(text: str, value: str) -> None:
+    assert validate_tax_days(text) == Valid(value)
+    assert tax_days(value) == int(value.removeprefix("约"))
+
+
+def test_days_late_that_cannot_be_used_say_why(said) -> None:  # noqa: ANN001
+    assert "确切的天数" in said(validate_tax_days("晚了几天"))
+    assert "确切的天数" in said(validate_tax_days("十来天"))
+    assert "不加收滞纳金" in said(validate_tax_days("0天"))
+    assert "最多3650天" in said(validate_tax_days("9999天"))
+    assert said(validate_tax_days("2.5天")) == "请填写整数"
+    assert "没有找到" in said(validate_tax_days("5万"))
+
+
+def test_a_surcharge_question_names_its_numbers_or_not() -> None:
+    """In a sentence only numbers with a unit (or after 税款/欠了) count; a rate or a date is no number of either."""
+    assert find_tax_amount("税款5万晚交了10天，要交多少滞纳金") == Decimal("50000")
+    assert find_tax_days("税款5万晚交了10天，要交多少滞纳金") == (10, False)
+    assert find_tax_amount("增值税晚交了一个星期，3万块") == Decimal("30000")
+    assert find_tax_days("增值税晚交了一个星期，3万块") == (7, False)
+    assert find_tax_amount("欠税8000元逾期20天") == Decimal("8000")
+    for text in ("滞纳金是一天万分之五对吧", "没按时交税每天要加收多少", "10月15日到期的税"):
+        assert find_tax_amount(text) is None and find_tax_days(text) is None, text
+    assert find_tax_amount("12") is None and find_tax_amount("12", alone=True) == Decimal("12")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("1个月", "1"), ("三个月", "3"), ("2", "2"), ("延期两个月", "2"), ("俩月", "2"), ("4个月", "4"), ("半年", "6"),
+     ("一个季度", "3")],
+)
+def test_deferral_months(text: str, value: str) -> None:
+    assert validate_tax_months(text) == Valid(value)  # more than 3 is explained by the form, with the law's rule
+
+
+def test_deferral_months_reason_and_company_that_cannot_be_used_say_why(said) -> None:  # noqa: ANN001
+    assert "整月" in said(validate_tax_months("90天"))
+    assert "确切的月数" in said(validate_tax_months("三四个月"))
+    assert "至少为1个月" in said(validate_tax_months("0个月"))
+    assert "没有看懂" in said(validate_tax_months("越久越好"))
+    assert validate_tax_reason(" 受疫情影响停业两个月，资金不足 ") == Valid("受疫情影响停业两个月，资金不足")
+    assert "太简短" in said(validate_tax_reason("没钱"))
+    assert "500字以内（您输入了501字）" in said(validate_tax_reason("难" * 501))
+    assert validate_tax_taxpayer("查询我本人的个人所得税") == Valid(PERSONAL)
+    assert validate_tax_taxpayer("代码是91330106MA2H3K5P13") == Valid("91330106MA2H3K5P13")
+    assert "涉税事项" in said(validate_tax_taxpayer("杭州云帆科技有限公司"))
+    assert "以企业名义" in said(validate_tax_company("我个人的"))
+    assert validate_tax_company("91330106MA2H3K5P13") == Valid("91330106MA2H3K5P13")
+    assert validate_tax_period_choice(" 增值税 2026年11月 ") == Valid("增值税 2026年11月")
+    assert "没有看懂" in said(validate_tax_period_choice("随便哪个"))
+
+
+@pytest.mark.parametrize(("text", "value"), [("确认提交", CONFIRMED), ("同意", CONFIRMED), ("不提交", DECLINED),
+                                             ("暂不确认", DECLINED), ("算了，先不交了", DECLINED)])
+def test_a_refusal_containing_a_confirming_word_is_a_refusal(text: str, value: str) -> None:
+    assert validate_confirmation(text) == Valid(value)
 
