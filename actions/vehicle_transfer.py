@@ -27,7 +27,15 @@ from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
 from actions import services
-from actions.form_base import YES_NO, GovFormValidationAction, SlotSpec, Updates, chat_user, latest_intent
+from actions.form_base import (
+    QUESTION,
+    YES_NO,
+    GovFormValidationAction,
+    SlotSpec,
+    Updates,
+    chat_user,
+    latest_intent,
+)
 from actions.identity import IDENTITY, IDENTITY_SPECS, IdentityMixin, identity_slots, is_verified
 from actions.validators import (
     CONFIRMED,
@@ -76,6 +84,8 @@ AWAY_FROM = re.compile(r"[从由出自]\s*$")
 VIN_MENTION = re.compile(r"车架号|車架號|识别代号|識別代號|VIN|后\s*[6六]\s*位", re.IGNORECASE)
 
 # The rules' questions answered inside the form: the service's ready-made answer (faq) or refusal reason.
+ANSWERED = "answered"  # vt_result: a rule question that started the form was answered; nothing is asked
+APPLY_WORDS = re.compile(r"帮我办|我要办|我想办|申请|给我办|办理一下|怎么办理|怎么转")
 RULE_TOPICS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     ("reason", "mortgaged", re.compile(r"贷款|车贷|抵押|按揭|解押")),
     ("reason", "seized", re.compile(r"查封")),
@@ -244,6 +254,8 @@ class ValidateVehicleTransferForm(IdentityMixin, GovFormValidationAction):
         return "validate_vehicle_transfer_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:  # noqa: ANN001
+        if tracker.get_slot("vt_result") == ANSWERED:
+            return []
         return identity_slots(tracker, IDENTITY) + QUESTIONS
 
     def settle(self, result: Any) -> Updates:
@@ -292,6 +304,10 @@ class ValidateVehicleTransferForm(IdentityMixin, GovFormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: str | None
     ) -> Updates | None:
         updates = await super().before_validation(dispatcher, tracker, requested)
+        if updates is None and requested is None and self.asks_a_rule(tracker):
+            # "车有违章没处理还能转籍吗" read as a request: the rule is the answer, and no identity is asked for.
+            answered = await self.answer_rule_question(dispatcher, tracker, first=True)
+            return None if answered is None else answered | {"vt_result": ANSWERED}
         if updates is not None or not requested or latest_intent(tracker)[0] != "policy_question":
             return updates
         candidates, from_entities = self.extract(tracker, requested)
@@ -300,7 +316,16 @@ class ValidateVehicleTransferForm(IdentityMixin, GovFormValidationAction):
         return await self.answer_rule_question(dispatcher, tracker)
 
     @staticmethod
-    async def answer_rule_question(dispatcher: CollectingDispatcher, tracker: Tracker) -> Updates | None:
+    def asks_a_rule(tracker: Tracker) -> bool:
+        """A question about the rules without a vehicle or a city of one's own named."""
+        text = tracker.latest_message.get("text") or ""
+        named = {e.get("entity") for e in tracker.latest_message.get("entities") or []} & {"plate_number", "city"}
+        return bool(QUESTION.search(text)) and not named and not APPLY_WORDS.search(text)
+
+    @staticmethod
+    async def answer_rule_question(
+        dispatcher: CollectingDispatcher, tracker: Tracker, first: bool = False
+    ) -> Updates | None:
         """要多久 / 要回南宁验车吗 / 纸质档案要自己带吗 / 有违章能转吗 / 贷款车能转吗, from the service's rules; None
         when the rules do not answer it (the knowledge base then does, as in every form)."""
         text = tracker.latest_message.get("text") or ""
@@ -322,7 +347,11 @@ class ValidateVehicleTransferForm(IdentityMixin, GovFormValidationAction):
             answer = f"{reason.message}{reason.next_step}" if reason else None
         if not answer:
             return None
-        dispatcher.utter_message(response="utter_vt_rule_answer", answer=answer, hotline=rules.hotline)
+        dispatcher.utter_message(
+            response="utter_vt_rule_answer_first" if first else "utter_vt_rule_answer",
+            answer=answer,
+            hotline=rules.hotline,
+        )
         return updates
 
     # -- the vehicle and the destination, checked by the service --------------------------------------------------

@@ -297,3 +297,16 @@ async def test_the_status_of_a_plate_without_an_application(live_services: str, 
     none = await status.action(ActionVehicleTransferStatus())
     assert "暂未查询到您名下车辆浙A8B9C0的转籍申请" in none.text
     assert {"title": "申请车辆转籍", "payload": "/vehicle_transfer_apply"} in none.buttons
+
+
+async def test_a_rule_question_read_as_a_request_is_answered_without_asking_who_you_are(
+    live_services: str, domain: dict
+) -> None:
+    chat = apply_chat(domain, "vt-rule-first")
+    answered = await chat.say("车还有两个违章没处理，这种情况能转籍吗", intent="vehicle_transfer_apply")
+    assert "违" in answered.text and "申请车辆转籍" in answered.text, answered.text
+    assert chat.slots["requested_slot"] is None  # the form ends: no name, no ID number asked
+
+    wants = apply_chat(domain, "vt-wants")
+    started = await wants.say("我想申请把车转到青岛，怎么办理", intent="vehicle_transfer_apply")
+    assert wants.slots["requested_slot"] == "person_name", started.text
