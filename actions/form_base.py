@@ -184,10 +184,11 @@ class GovFormValidationAction(FormValidationAction):
         if not digressions.handles(intent) or intent in self.own_intents:
             return False
         spec = self.specs.get(requested)
-        if spec is not None and spec.free_text and intent == "out_of_scope":
+        asked = bool(QUESTION.search(tracker.latest_message.get("text") or ""))
+        if spec is not None and spec.free_text and (intent == "out_of_scope" or asked):
             # An unknown word typed when a name is asked for ("新加破") is an attempt at the answer, not another
-            # matter: only a question leaves the form.
-            return bool(QUESTION.search(tracker.latest_message.get("text") or ""))
+            # matter; a question ("贷款车能转吗") is never a name or a school, however unsure the NLU is.
+            return asked
         return confidence >= CONFIDENT or (spec is not None and not spec.free_text)
 
     # -- validation ---------------------------------------------------------------------

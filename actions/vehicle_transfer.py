@@ -85,6 +85,9 @@ VIN_MENTION = re.compile(r"车架号|車架號|识别代号|識別代號|VIN|后
 
 # The rules' questions answered inside the form: the service's ready-made answer (faq) or refusal reason.
 ANSWERED = "answered"  # vt_result: a rule question that started the form was answered; nothing is asked
+# Intents a rule question may be read as ("转籍还要回南宁验车吗" is often taken for the status query).
+RULE_INTENTS = frozenset({"policy_question", "out_of_scope", "vehicle_transfer_apply", "vehicle_transfer_status"})
+OWN = re.compile(r"我的|我那|我家|我这")
 APPLY_WORDS = re.compile(r"帮我办|我要办|我想办|申请|给我办|办理一下|怎么办理|怎么转")
 RULE_TOPICS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     ("reason", "mortgaged", re.compile(r"贷款|车贷|抵押|按揭|解押")),
@@ -308,8 +311,11 @@ class ValidateVehicleTransferForm(IdentityMixin, GovFormValidationAction):
             # "车有违章没处理还能转籍吗" read as a request: the rule is the answer, and no identity is asked for.
             answered = await self.answer_rule_question(dispatcher, tracker, first=True)
             return None if answered is None else answered | {"vt_result": ANSWERED}
-        if updates is not None or not requested or latest_intent(tracker)[0] != "policy_question":
+        if updates is not None or not requested or latest_intent(tracker)[0] not in RULE_INTENTS:
             return updates
+        if latest_intent(tracker)[0] != "policy_question":
+            # read as this service or another matter: a question about its rules is still a question
+            return await self.answer_rule_question(dispatcher, tracker) if self.asks_a_rule(tracker) else None
         candidates, from_entities = self.extract(tracker, requested)
         if self._fills(requested, candidates, from_entities) or not self._is_digression(tracker, requested):
             return None
@@ -317,10 +323,10 @@ class ValidateVehicleTransferForm(IdentityMixin, GovFormValidationAction):
 
     @staticmethod
     def asks_a_rule(tracker: Tracker) -> bool:
-        """A question about the rules without a vehicle or a city of one's own named."""
+        """A question about the rules, without a vehicle named or a request to apply."""
         text = tracker.latest_message.get("text") or ""
-        named = {e.get("entity") for e in tracker.latest_message.get("entities") or []} & {"plate_number", "city"}
-        return bool(QUESTION.search(text)) and not named and not APPLY_WORDS.search(text)
+        plate = any(e.get("entity") == "plate_number" for e in tracker.latest_message.get("entities") or [])
+        return bool(QUESTION.search(text)) and not plate and not APPLY_WORDS.search(text) and not OWN.search(text)
 
     @staticmethod
     async def answer_rule_question(
@@ -648,7 +654,18 @@ class ValidateVehicleTransferStatusForm(IdentityMixin, GovFormValidationAction):
         return "validate_vehicle_transfer_status_form"
 
     async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:  # noqa: ANN001
+        if tracker.get_slot("vt_result") == ANSWERED:
+            return []
         return identity_slots(tracker, IDENTITY)
+
+    async def before_validation(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: str | None
+    ) -> Updates | None:
+        updates = await super().before_validation(dispatcher, tracker, requested)
+        if updates is None and requested is None and ValidateVehicleTransferForm.asks_a_rule(tracker):
+            answered = await ValidateVehicleTransferForm.answer_rule_question(dispatcher, tracker, first=True)
+            return None if answered is None else answered | {"vt_result": ANSWERED}
+        return updates
 
 
 class ActionVehicleTransferStatus(Action):
@@ -661,6 +678,8 @@ class ActionVehicleTransferStatus(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         cleared: list[EventType] = [SlotSet(slot, None) for slot in VEHICLE_SLOTS]
+        if tracker.get_slot("vt_result") == ANSWERED:  # a rule question, answered by the form
+            return cleared
         try:
             applications = await services.vehicle_transfer().list_applications(
                 token=tracker.get_slot("identity_token"), chat_user=chat_user(tracker)

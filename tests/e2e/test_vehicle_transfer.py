@@ -70,3 +70,32 @@ def test_violations_refuse_the_transfer_with_what_to_do_first(stack: Stack) -> N
         chat.say("654321")
     assert "违法" in chat.text and "处理办法" in chat.text, chat.text
     assert "确认" not in chat.text  # nothing more is asked
+
+
+RULE_QUESTIONS = [
+    ("转籍还要回南宁验车吗", "验"),
+    ("纸质档案要自己带吗", "档案"),
+    ("有违章能转吗", "违"),
+    ("贷款车能转吗", "抵押"),
+    ("转籍要多久", "日"),
+]
+
+
+@pytest.mark.parametrize(("question", "answered_with"), [q for q in RULE_QUESTIONS if q[0] != "有违章能转吗"])
+def test_rule_questions_are_answered_without_starting_anything(stack: Stack, question: str, answered_with: str) -> None:
+    # ("有违章能转吗" alone names neither a car nor a transfer: the NLU reads it as another matter; see below.)
+    chat = stack.chat()
+    chat.say(question)
+    if "您想问的是不是" in chat.text:
+        chat.say(chat.buttons[0]["payload"])
+    assert answered_with in chat.text, chat.text
+    assert chat.slot("requested_slot") is None, chat.text  # no identity asked for a question
+
+
+def test_rule_questions_inside_the_transfer_are_answered_from_the_rules(stack: Stack) -> None:
+    chat = stack.chat()
+    start_transfer(chat, "帮我办一下车辆转籍")
+    assert "姓名" in chat.text, chat.text
+    for question, answered_with in RULE_QUESTIONS:
+        chat.say(question)
+        assert answered_with in chat.text and "姓名" in chat.text, chat.text  # answered, then asked again

@@ -113,6 +113,16 @@ async def test_a_question_about_this_subsidy_is_read_in_the_forms_context(live_s
     assert not outcome.rejected and chat.slots["requested_slot"] == "id_number"
 
 
+async def test_an_unsure_question_where_a_name_is_asked_is_not_taken_for_the_name(
+    live_services: str, domain: dict
+) -> None:
+    chat = Conversation(domain, "rent-question-for-name")
+    chat.slots.update(requested_slot="person_name")
+    outcome = await chat.say("补贴能领几个月吗", intent="rent_subsidy_policy", confidence=0.5)
+    assert "补贴标准" in outcome.text and chat.slots.get("person_name") is None
+    assert chat.slots["requested_slot"] == "person_name"
+
+
 async def test_policy_is_explained_from_the_service_configuration(live_services: str, domain: dict) -> None:
     outcome = await run(ActionRentSubsidyPolicy(), tracker("租房补贴有什么条件", "rent_subsidy_policy"), domain)
     assert "申请条件" in outcome.text and "最长发放12个月" in outcome.text
