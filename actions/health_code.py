@@ -49,6 +49,12 @@ ANSWER_PARTS = {CONFIRMED: "utter_hc_answer_confirmed", DECLINED: "utter_hc_answ
 SYMPTOM_PARTS = {"fever": "utter_hc_symptom_fever", "cough": "utter_hc_symptom_cough",
                  "fatigue": "utter_hc_symptom_fatigue"}
 
+# What is said when the citizen does not confirm, by form.
+DECLINED_RESPONSES = {
+    "validate_health_code_apply_form": "utter_health_code_declined",
+    "validate_health_code_check_in_form": "utter_health_check_in_declined",
+    "validate_health_code_appeal_form": "utter_health_code_appeal_declined",
+}
 SPECS = {
     "hc_symptoms": SlotSpec(validate_symptoms, "utter_explain_hc_symptoms", intents={"deny": "none"}),
     "hc_temperature": SlotSpec(validate_temperature, "utter_explain_hc_temperature"),
@@ -134,6 +140,28 @@ class HealthCodeForm(IdentityMixin, GovFormValidationAction):
         dispatcher.utter_message(response="utter_health_code_none")
         return self.settle("no_code")
 
+    async def submit(self, tracker: Tracker) -> tuple[Updates, str]:
+        """Send the confirmed declaration, check-in or appeal: the slot updates and the result's reference."""
+        raise NotImplementedError
+
+    async def after_hc_confirm(
+        self, value: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Updates:
+        if value == DECLINED:
+            dispatcher.utter_message(response=DECLINED_RESPONSES[self.name()])
+            return {"hc_confirm": DECLINED, "hc_result": "declined"}
+        try:
+            updates, reference = await self.submit(tracker)
+        except ServiceUnavailable as error:  # what was entered is kept: "确认" sends it again, with the same key
+            services.tell_unavailable(dispatcher, error, "utter_service_unavailable_submission_kept")
+            return {"hc_confirm": None, services.RESULT_SLOT: services.result(self.service, "error")}
+        except ServiceRejected as error:
+            services.tell_refused(dispatcher, error)
+            return {"hc_confirm": DECLINED, "hc_result": "rejected",
+                    services.RESULT_SLOT: services.result(self.service, "rejected")}
+        return updates | {"hc_confirm": CONFIRMED,
+                          services.RESULT_SLOT: services.result(self.service, "completed", reference)}
+
 
 class ValidateHealthCodeApplyForm(HealthCodeForm):
     questions = DECLARATION
@@ -160,35 +188,18 @@ class ValidateHealthCodeApplyForm(HealthCodeForm):
         dispatcher.utter_message(response="utter_health_code_existing", card=code_card(code, Wording(domain, tracker)))
         return self.settle("existing")
 
-    async def after_hc_confirm(
-        self, value: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Updates:
-        if value == DECLINED:
-            dispatcher.utter_message(response="utter_health_code_declined")
-            return {"hc_confirm": DECLINED, "hc_result": "declined"}
-        try:
-            code = await services.health_code().apply(
-                token=tracker.get_slot("identity_token"),
-                chat_user=chat_user(tracker),
-                idempotency_key=change_key(tracker, "health_code"),
-                symptoms=symptom_codes(tracker.get_slot("hc_symptoms")),
-                temperature=float(tracker.get_slot("hc_temperature")),
-                key_area_travel=tracker.get_slot("hc_key_area") == CONFIRMED,
-                contact_with_case=tracker.get_slot("hc_contact") == CONFIRMED,
-            )
-        except ServiceUnavailable as error:
-            services.tell_unavailable(dispatcher, error, "utter_service_unavailable_submission_kept")
-            return {"hc_confirm": None, services.RESULT_SLOT: services.result("health_code", "error")}
-        except ServiceRejected as error:
-            services.tell_refused(dispatcher, error)
-            return {"hc_confirm": DECLINED, "hc_result": "rejected",
-                    services.RESULT_SLOT: services.result("health_code", "rejected")}
-        return {
-            "hc_confirm": CONFIRMED,
-            "hc_result": "issued",
-            CODE_SLOT: asdict(code),
-            services.RESULT_SLOT: services.result("health_code", "completed", code.colour),
-        }
+    async def submit(self, tracker: Tracker) -> tuple[Updates, str]:
+        code = await services.health_code().apply(
+            token=tracker.get_slot("identity_token"),
+            chat_user=chat_user(tracker),
+            idempotency_key=change_key(tracker, "health_code"),
+            symptoms=symptom_codes(tracker.get_slot("hc_symptoms")),
+            temperature=float(tracker.get_slot("hc_temperature")),
+            key_area_travel=tracker.get_slot("hc_key_area") == CONFIRMED,
+            contact_with_case=tracker.get_slot("hc_contact") == CONFIRMED,
+        )
+        return {"hc_result": "issued", CODE_SLOT: asdict(code)}, code.colour
+
 
 
 class ValidateHealthCodeQueryForm(HealthCodeForm):
@@ -218,32 +229,17 @@ class ValidateHealthCodeCheckInForm(HealthCodeForm):
             return self.settle("already")
         return {"hc_result": "open", CODE_SLOT: asdict(code)}
 
-    async def after_hc_confirm(
-        self, value: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Updates:
-        if value == DECLINED:
-            dispatcher.utter_message(response="utter_health_check_in_declined")
-            return {"hc_confirm": DECLINED, "hc_result": "declined"}
-        try:
-            result = await services.health_code().check_in(
-                token=tracker.get_slot("identity_token"),
-                chat_user=chat_user(tracker),
-                idempotency_key=change_key(tracker, f"health_check_in:{tracker.get_slot(CODE_SLOT)['today']}"),
-                temperature=float(tracker.get_slot("hc_temperature")),
-                symptoms=symptom_codes(tracker.get_slot("hc_symptoms")),
-            )
-        except ServiceUnavailable as error:
-            services.tell_unavailable(dispatcher, error, "utter_service_unavailable_submission_kept")
-            return {"hc_confirm": None, services.RESULT_SLOT: services.result(self.service, "error")}
-        except ServiceRejected as error:
-            services.tell_refused(dispatcher, error)
-            return {"hc_confirm": DECLINED, "hc_result": "rejected",
-                    services.RESULT_SLOT: services.result(self.service, "rejected")}
-        return {
-            "hc_confirm": CONFIRMED,
-            "hc_result": asdict(result),
-            services.RESULT_SLOT: services.result(self.service, "completed", result.check_in_date),
-        }
+    async def submit(self, tracker: Tracker) -> tuple[Updates, str]:
+        today = tracker.get_slot(CODE_SLOT)["today"]  # one key a day: a retried message never counts twice
+        result = await services.health_code().check_in(
+            token=tracker.get_slot("identity_token"),
+            chat_user=chat_user(tracker),
+            idempotency_key=change_key(tracker, f"health_check_in:{today}"),
+            temperature=float(tracker.get_slot("hc_temperature")),
+            symptoms=symptom_codes(tracker.get_slot("hc_symptoms")),
+        )
+        return {"hc_result": asdict(result)}, result.check_in_date
+
 
 
 class ValidateHealthCodeAppealForm(HealthCodeForm):
@@ -259,31 +255,15 @@ class ValidateHealthCodeAppealForm(HealthCodeForm):
             return self.no_code(dispatcher)
         return {"hc_result": "open", CODE_SLOT: asdict(code)}
 
-    async def after_hc_confirm(
-        self, value: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Updates:
-        if value == DECLINED:
-            dispatcher.utter_message(response="utter_health_code_appeal_declined")
-            return {"hc_confirm": DECLINED, "hc_result": "declined"}
-        try:
-            appeal = await services.health_code().appeal(
-                token=tracker.get_slot("identity_token"),
-                chat_user=chat_user(tracker),
-                idempotency_key=change_key(tracker, "health_code_appeal"),
-                reason=tracker.get_slot("hc_appeal_reason"),
-            )
-        except ServiceUnavailable as error:
-            services.tell_unavailable(dispatcher, error, "utter_service_unavailable_submission_kept")
-            return {"hc_confirm": None, services.RESULT_SLOT: services.result(self.service, "error")}
-        except ServiceRejected as error:
-            services.tell_refused(dispatcher, error)
-            return {"hc_confirm": DECLINED, "hc_result": "rejected",
-                    services.RESULT_SLOT: services.result(self.service, "rejected")}
-        return {
-            "hc_confirm": CONFIRMED,
-            "hc_result": asdict(appeal),
-            services.RESULT_SLOT: services.result(self.service, "completed", appeal.appeal_no),
-        }
+    async def submit(self, tracker: Tracker) -> tuple[Updates, str]:
+        appeal = await services.health_code().appeal(
+            token=tracker.get_slot("identity_token"),
+            chat_user=chat_user(tracker),
+            idempotency_key=change_key(tracker, "health_code_appeal"),
+            reason=tracker.get_slot("hc_appeal_reason"),
+        )
+        return {"hc_result": asdict(appeal)}, appeal.appeal_no
+
 
 
 def with_temperature(
