@@ -17,7 +17,7 @@ from rasa_sdk.types import DomainDict
 from actions import services
 from actions.form_base import YES_NO, GovFormValidationAction, SlotSpec, Updates, chat_user
 from actions.identity import IDENTITY_SPECS, PHONE, IdentityMixin, identity_slots, is_verified
-from actions.validators import (
+from actions.validators.common import (
     CONFIRMED,
     DECLINED,
     Invalid,

@@ -24,7 +24,13 @@ from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions import digressions
-from actions.validators import CONFIRMED, DECLINED, Invalid, Result, Valid
+from actions.validators.common import (
+    CONFIRMED,
+    DECLINED,
+    Invalid,
+    Result,
+    Valid,
+)
 from actions.wording import Wording
 
 STOP_INTENTS = {"cancel", "request_human"}

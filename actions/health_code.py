@@ -19,13 +19,15 @@ from rasa_sdk.types import DomainDict
 from actions import services
 from actions.form_base import YES_NO, GovFormValidationAction, SlotSpec, Updates, chat_user
 from actions.identity import IDENTITY, IDENTITY_SPECS, IdentityMixin, identity_slots
-from actions.validators import (
+from actions.validators.common import (
     CONFIRMED,
     DECLINED,
     Valid,
+    validate_confirmation,
+)
+from actions.validators.health import (
     symptom_codes,
     validate_appeal_reason,
-    validate_confirmation,
     validate_symptoms,
     validate_temperature,
     validate_yes_no,

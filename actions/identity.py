@@ -14,7 +14,12 @@ from rasa_sdk.types import DomainDict
 
 from actions import services
 from actions.form_base import SlotSpec, Updates, chat_user
-from actions.validators import validate_id_number, validate_person_name, validate_phone, validate_sms_code
+from actions.validators.common import (
+    validate_id_number,
+    validate_person_name,
+    validate_phone,
+    validate_sms_code,
+)
 from integrations.services import ServiceRejected, ServiceUnavailable
 
 IDENTITY = "identity"  # name + ID number + mobile

@@ -12,7 +12,11 @@ from rasa_sdk.types import DomainDict
 
 from actions import services
 from actions.form_base import GovFormValidationAction, SlotSpec, Updates
-from actions.validators import Invalid, Result, Valid
+from actions.validators.common import (
+    Invalid,
+    Result,
+    Valid,
+)
 from actions.wording import Wording
 from integrations.services import ServiceRejected, ServiceUnavailable
 from integrations.services.immigration import CountryMeasures, PortStatus

@@ -17,7 +17,11 @@ from rasa_sdk.types import DomainDict
 from actions import services
 from actions.form_base import YES_NO, GovFormValidationAction, SlotSpec, Updates, chat_user
 from actions.identity import IDENTITY, IDENTITY_SPECS, IdentityMixin, identity_slots
-from actions.validators import CONFIRMED, DECLINED, validate_confirmation
+from actions.validators.common import (
+    CONFIRMED,
+    DECLINED,
+    validate_confirmation,
+)
 from actions.wording import Wording
 from integrations.services import (
     ServiceRejected,

@@ -28,23 +28,23 @@ from actions import services
 from actions.form_base import QUESTION, YES_NO, GovFormValidationAction, SlotSpec, Updates, chat_user
 from actions.identity import IDENTITY, IDENTITY_SPECS, IdentityMixin, identity_slots, is_verified
 from actions.policy_questions import answer_question
-from actions.validators import (
+from actions.validators.common import (
     CONFIRMED,
     DECLINED,
-    ESTIMATED,
-    PERSONAL,
-    TAX_WORDS,
     Invalid,
     Valid,
     chinese_number,
+    validate_confirmation,
+    validate_id_number,
+)
+from actions.validators.tax import (
+    ESTIMATED,
+    PERSONAL,
+    TAX_WORDS,
     find_tax_amount,
     find_tax_days,
     find_tax_months,
     tax_days,
-    validate_company_code,
-    validate_company_name,
-    validate_confirmation,
-    validate_id_number,
     validate_tax_amount,
     validate_tax_company,
     validate_tax_days,
@@ -52,6 +52,10 @@ from actions.validators import (
     validate_tax_period_choice,
     validate_tax_reason,
     validate_tax_taxpayer,
+)
+from actions.validators.work_resumption import (
+    validate_company_code,
+    validate_company_name,
 )
 from actions.wording import Wording
 from integrations.services import ServiceRejected, ServiceUnavailable, idempotency_key

@@ -37,14 +37,16 @@ from actions.form_base import (
     latest_intent,
 )
 from actions.identity import IDENTITY, IDENTITY_SPECS, IdentityMixin, identity_slots, is_verified
-from actions.validators import (
+from actions.validators.common import (
     CONFIRMED,
     DECLINED,
     Invalid,
     Valid,
     chinese_date,
-    validate_city_name,
     validate_confirmation,
+)
+from actions.validators.vehicle import (
+    validate_city_name,
     validate_plate_number,
     validate_vin_tail,
 )

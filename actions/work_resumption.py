@@ -24,17 +24,19 @@ from rasa_sdk.types import DomainDict
 from actions import services
 from actions.form_base import YES_NO, GovFormValidationAction, SlotSpec, Updates, chat_user
 from actions.identity import IDENTITY, IDENTITY_SPECS, IdentityMixin, identity_slots
-from actions.validators import (
+from actions.validators.common import (
     CONFIRMED,
     DECLINED,
     Invalid,
     Valid,
     chinese_date,
+    validate_confirmation,
+    validate_id_number,
+)
+from actions.validators.work_resumption import (
     recognise_planned_date,
     validate_company_code,
     validate_company_name,
-    validate_confirmation,
-    validate_id_number,
     validate_isolation_rooms,
     validate_key_area_staff,
     validate_planned_date,

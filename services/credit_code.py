@@ -1,7 +1,7 @@
 """Unified social credit codes (GB 32100-2015): format and check character.
 
 The check character comes from python-stdnum (`stdnum.cn.uscc`), like the assistant's validator
-(actions/validators.py). The format check is our own: stdnum's validate() also wants 8 leading digits, which
+(actions/validators/). The format check is our own: stdnum's validate() also wants 8 leading digits, which
 refuses codes of registering authorities written with a letter (e.g. Y for "other").
 """
 

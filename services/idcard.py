@@ -1,6 +1,6 @@
 """Resident ID numbers (GB 11643-1999): format and check digit.
 
-The check digit comes from python-stdnum (`stdnum.cn.ric`), like the assistant's validator (actions/validators.py);
+The check digit comes from python-stdnum (`stdnum.cn.ric`), like the assistant's validator (actions/validators/);
 the sandbox keeps its own rules around it: 18 characters only, a real calendar date, no look-up of the region code.
 """
 

@@ -13,7 +13,7 @@ UNUSED = re.compile(r"The utterance '(\w+)' is not used in any story or rule")
 
 def used_outside_stories(response: str) -> bool:
     """Forms ask with utter_ask_<slot>; actions and the default fallback name responses in code."""
-    code = "\n".join(p.read_text("utf-8") for p in (ROOT / "actions").glob("*.py"))
+    code = "\n".join(p.read_text("utf-8") for p in (ROOT / "actions").rglob("*.py"))
     return response.startswith("utter_ask_") or f'"{response}"' in code or response in (
         "utter_default",  # Rasa's action_default_fallback
     )

@@ -14,7 +14,9 @@ import pytest
 from stdnum.cn import uscc
 
 from actions import services
-from actions.validators import chinese_date
+from actions.validators.common import (
+    chinese_date,
+)
 from actions.work_resumption import (
     WORK_SLOTS,
     ActionAskWrConfirm,

@@ -18,7 +18,7 @@ from actions.wording import fill
 from bot.settings import ROOT
 from tests.unit.rendering import NOT_VALUES, UNFILLED, texts_of, variables
 
-ACTIONS = sorted((ROOT / "actions").glob("*.py"))
+ACTIONS = sorted((ROOT / "actions").rglob("*.py"))
 
 # One plausible value for every variable a response uses. A new variable needs a sample here.
 SAMPLES: dict[str, Any] = {

@@ -7,35 +7,31 @@ from typing import Any
 import pytest
 
 from actions.campus import date_range
-from actions.validators import (
+from actions.validators.common import (
     CONFIRMED,
     DECLINED,
-    PERSONAL,
     Invalid,
     Result,
     Valid,
     chinese_number,
-    find_date,
-    find_tax_amount,
-    find_tax_days,
-    recognise_planned_date,
-    tax_days,
-    validate_city_name,
-    validate_company_code,
     validate_confirmation,
     validate_credit_code,
     validate_graduation_year,
     validate_id_number,
-    validate_isolation_rooms,
-    validate_key_area_staff,
     validate_person_name,
     validate_phone,
-    validate_planned_date,
-    validate_plate_number,
-    validate_returning_staff,
     validate_sms_code,
-    validate_supplies_days,
+)
+from actions.validators.health import (
     validate_symptoms,
+    validate_temperature,
+    validate_yes_no,
+)
+from actions.validators.tax import (
+    PERSONAL,
+    find_tax_amount,
+    find_tax_days,
+    tax_days,
     validate_tax_amount,
     validate_tax_company,
     validate_tax_days,
@@ -43,9 +39,21 @@ from actions.validators import (
     validate_tax_period_choice,
     validate_tax_reason,
     validate_tax_taxpayer,
-    validate_temperature,
+)
+from actions.validators.vehicle import (
+    validate_city_name,
+    validate_plate_number,
     validate_vin_tail,
-    validate_yes_no,
+)
+from actions.validators.work_resumption import (
+    find_date,
+    recognise_planned_date,
+    validate_company_code,
+    validate_isolation_rooms,
+    validate_key_area_staff,
+    validate_planned_date,
+    validate_returning_staff,
+    validate_supplies_days,
 )
 from bot import clock
 from tests.unit.rendering import part
