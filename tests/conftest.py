@@ -41,8 +41,7 @@ def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def _running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not list((ROOT / "models").glob("*.tar.gz")):
         pytest.fail("no trained model in models/: run `make test` (it trains first) or `make train`")
     running = Stack(tmp_path_factory.mktemp("stack"))
@@ -50,3 +49,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield running.start()
     finally:
         running.stop_all()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    yield from _running_stack(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def clock_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A stack of its own for conversations that move the sandbox's clock: the shared one keeps the real date, so
+    date-bound seed data (this month's tax return, a job fair's date) means the same in every other test."""
+    yield from _running_stack(tmp_path_factory)

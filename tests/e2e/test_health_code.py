@@ -9,6 +9,12 @@ from tests.e2e.stack import Chat, Stack, verify
 
 pytestmark = pytest.mark.e2e
 
+
+@pytest.fixture(scope="module")
+def stack(clock_stack: Stack) -> Stack:
+    """These conversations move the sandbox's clock: they run on a stack of their own."""
+    return clock_stack
+
 LIU = ("刘洋", "370202199811110050", "13800000004")  # no code yet
 LIN = ("林悦", "330105199708220039", "13800000002")  # yellow, 5 of 7, the last check-in yesterday
 HUANG = ("黄海", "45010219920605004X", "13800000003")  # red (close contact), 0 of 14
@@ -76,6 +82,16 @@ def test_a_fever_at_check_in_is_abnormal_and_an_appeal_is_under_review(stack: St
     verify(chat, stack, HUANG)
     check_in(chat, "37.8")
     assert "异常" in chat.text and "0/14" in chat.text and "发热门诊" in chat.text, chat.text
+
+    # The next day a normal check-in counts; then a day is missed and the count starts again, and says so.
+    httpx.post(f"{stack.services_url}/dev/clock", json={"advance_days": 1}).raise_for_status()
+    ask(chat, "打卡", "进行每日健康打卡")
+    check_in(chat, "36.5")
+    assert "1/14" in chat.text and "重新计算" not in chat.text, chat.text
+    httpx.post(f"{stack.services_url}/dev/clock", json={"advance_days": 2}).raise_for_status()
+    ask(chat, "打卡", "进行每日健康打卡")
+    check_in(chat, "36.6")
+    assert "重新计算" in chat.text and "1/14" in chat.text, chat.text
 
     ask(chat, "颜色不对，我要申诉", "对健康码颜色申请复核")
     assert "原因" in chat.text, chat.text

@@ -9,6 +9,12 @@ from tests.e2e.stack import Chat, Stack, verify
 
 pytestmark = pytest.mark.e2e
 
+
+@pytest.fixture(scope="module")
+def stack(clock_stack: Stack) -> Stack:
+    """These conversations move the sandbox's clock: they run on a stack of their own."""
+    return clock_stack
+
 HUANG = ("黄海", "45010219920605004X", "13800000003")  # 桂A12345, VIN …123456, registered in 南宁, clean
 LIN = ("林悦", "330105199708220039", "13800000002")  # 浙A8B9C0, VIN …654321, 2 unprocessed violations
 
