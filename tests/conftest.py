@@ -20,7 +20,12 @@ from tests.e2e.stack import ROOT, Stack, free_port
 def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     database = tmp_path_factory.mktemp("sandbox") / "services.db"
     port = free_port()
-    app = create_app(SandboxSettings(database_url=f"sqlite:///{database}", port=port))
+    # The session's tests verify the seed personas many times within minutes: the SMS limits of a real deployment
+    # would make a test's outcome depend on how fast the others ran. The limits have tests of their own, each on a
+    # sandbox of its own (tests/services, tests/unit/test_actions_services.py).
+    unlimited = {name: 10_000 for name in ("sms_limit_per_phone", "sms_limit_per_chat_user",
+                                           "sms_daily_limit_per_phone", "sms_daily_limit_per_chat_user")}
+    app = create_app(SandboxSettings(database_url=f"sqlite:///{database}", port=port, **unlimited))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
