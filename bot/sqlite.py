@@ -37,12 +37,12 @@ def create_engine(url: str | URL, **kwargs: Any) -> sa.engine.Engine:
 def _pragmas(connection: Any, _record: Any) -> None:
     cursor = connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    _switch_to_wal(cursor)
+    switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
-def _switch_to_wal(cursor: Any) -> None:
+def switch_to_wal(cursor: Any) -> None:
     """Switching a new file to WAL can fail at once with "database is locked" while another process switches it
     (SQLite does not call the busy handler there): wait and retry, as a writer would."""
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
