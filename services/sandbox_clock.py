@@ -40,11 +40,14 @@ def sandbox_utcnow(session: Session) -> datetime:
     return utcnow() + timedelta(days=offset_days(session))
 
 
+MAX_OFFSET_DAYS = 3660  # ten years: far enough for any demo, and dates stay far from the calendar's end
+
+
 def advance(session: Session, days: int) -> None:
     """Move the clock forward; one atomic UPDATE, so parallel calls add up instead of overwriting each other."""
     result = session.execute(
         update(SandboxClock)
-        .where(SandboxClock.id == CLOCK_ID)
+        .where(SandboxClock.id == CLOCK_ID, SandboxClock.offset_days + days <= MAX_OFFSET_DAYS)
         .values(offset_days=SandboxClock.offset_days + days, updated_at=utcnow())
     )
     if result.rowcount == 0:  # a database migrated without the row: create it

@@ -443,7 +443,7 @@ def _insert(
             if won is not None:
                 return won
             continue
-        logger.info("tax deferral %s for enterprise %s", deferral.deferral_no, enterprise.credit_code)
+        logger.info("tax deferral %s for enterprise #%s", deferral.deferral_no, enterprise.id)
         return response
     raise RuntimeError("no free tax deferral number")  # the generic 500 handler reports it
 

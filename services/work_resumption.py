@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -170,6 +170,15 @@ def _check_date(rules: WorkResumptionRules, planned: date, today: date) -> None:
             f"计划复工日期须至少比申报当天晚{rules.min_days_ahead}天，最早可以填写{chinese_date(earliest)}，"
             "请您重新选择复工日期。",
             {"earliest_planned_date": earliest.isoformat(), "min_days_ahead": rules.min_days_ahead},
+        )
+    latest = today + timedelta(days=rules.max_days_ahead)
+    if planned > latest:
+        raise ApiError(
+            422,
+            "planned_date_too_late",
+            f"计划复工日期最晚可以填写{rules.max_days_ahead}天之后（{chinese_date(latest)}）。复工时间尚早的，"
+            "请您在计划复工日期临近时再申报。",
+            {"latest_planned_date": latest.isoformat(), "max_days_ahead": rules.max_days_ahead},
         )
 
 
@@ -336,7 +345,7 @@ def _insert(
             if won is not None:
                 return won
             continue
-        logger.info("work resumption filing %s for enterprise %s", filing.filing_no, enterprise.credit_code)
+        logger.info("work resumption filing %s for enterprise #%s", filing.filing_no, enterprise.id)
         return response
     raise RuntimeError("no free work resumption filing number")  # the generic 500 handler reports it
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from services.tax_calendar import is_working_day
+
 
 @dataclass(frozen=True)
 class NegativeListEntry:
@@ -53,8 +55,7 @@ class WorkResumptionRules:
     review_levels: tuple[ReviewLevel, ...]
     commitment_text: str
     hotline: str
-    holidays: frozenset[date]
-    extra_working_days: frozenset[date]
+    max_days_ahead: int = 90
 
     def earliest_planned_date(self, today: date) -> date:
         return today + timedelta(days=self.min_days_ahead)
@@ -68,17 +69,12 @@ class WorkResumptionRules:
     def review_level(self, staff: int) -> ReviewLevel:
         return next(level for level in self.review_levels if level.max_staff is None or staff <= level.max_staff)
 
-    def is_working_day(self, day: date) -> bool:
-        if day in self.extra_working_days:
-            return True
-        return day.weekday() < 5 and day not in self.holidays
-
     def add_working_days(self, start: date, days: int) -> date:
         """The day on which `days` working days after `start` have passed (the start day itself not counted)."""
         current = start
         for _ in range(days):
             current += timedelta(days=1)
-            while not self.is_working_day(current):
+            while not is_working_day(current):
                 current += timedelta(days=1)
         return current
 
@@ -126,8 +122,6 @@ def _review_levels(raw: list[dict[str, Any]]) -> tuple[ReviewLevel, ...]:
     return levels
 
 
-def _dates(raw: list[Any] | None) -> frozenset[date]:
-    return frozenset(value if isinstance(value, date) else date.fromisoformat(str(value)) for value in raw or [])
 
 
 def load_rules(path: Path) -> WorkResumptionRules:
@@ -143,8 +137,7 @@ def load_rules(path: Path) -> WorkResumptionRules:
             review_levels=_review_levels(raw["review_levels"]),
             commitment_text=str(raw["commitment_text"]).strip(),
             hotline=str(raw.get("hotline", "12345")),
-            holidays=_dates(raw.get("holidays")),
-            extra_working_days=_dates(raw.get("extra_working_days")),
+            max_days_ahead=int(raw.get("max_days_ahead", 90)),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"work resumption config {path} is invalid: {exc!r}") from exc

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, StrictFloat, StrictInt, conlist, constr
 from sqlalchemy.orm import Session
 
 from services import health_code, idempotency
@@ -18,22 +18,27 @@ router = APIRouter(prefix="/api/v1/health-code", tags=["health-code"])
 identity_required = require_level(LEVEL_IDENTITY)
 
 
+# Bounded before anything is parsed further: the service explains values inside these bounds in its own words
+# (a temperature outside 34–43 ℃, a reason longer than 500 characters).
+Symptoms = conlist(constr(max_length=10), max_items=10)
+
+
 class DeclarationBody(BaseModel):
     # Every answer is required: a missing answer must not silently count as "no".
-    symptoms: list[str]  # fever / cough / fatigue (or 发热 / 咳嗽 / 乏力); [] for none
-    temperature: float
+    symptoms: Symptoms  # type: ignore[valid-type]  # fever / cough / fatigue (or 发热 / 咳嗽 / 乏力); [] for none
+    temperature: StrictFloat | StrictInt
     key_area_travel: bool
-    area: str | None = None
+    area: constr(max_length=50) | None = None  # type: ignore[valid-type]
     contact_with_case: bool
 
 
 class CheckInBody(BaseModel):
-    temperature: float
-    symptoms: list[str]
+    temperature: StrictFloat | StrictInt
+    symptoms: Symptoms  # type: ignore[valid-type]
 
 
 class AppealBody(BaseModel):
-    reason: str
+    reason: constr(max_length=2000)  # type: ignore[valid-type]
 
 
 def _json(result: idempotency.StoredResponse) -> JSONResponse:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, constr
 from sqlalchemy.orm import Session
@@ -36,7 +36,7 @@ def rules(rules: VehicleTransferRules = Depends(get_vehicle_transfer_rules)) -> 
 
 @router.get("/vehicles/{plate}", summary="转出前核验本人车辆（车牌号码 + 车架号后6位），并检查能否转出")
 def check_vehicle(
-    plate: str,
+    plate: str = Path(..., max_length=20),
     vin_tail: str = Query(..., max_length=20),
     destination_city: str | None = Query(None, max_length=30),
     principal: Principal = Depends(identity_required),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, conint, constr
 from sqlalchemy.orm import Session
@@ -48,7 +48,7 @@ def rules(
 
 @router.get("/companies/{credit_code}", summary="核验企业及办理人身份（法定代表人或登记联系人）")
 def company(
-    credit_code: str,
+    credit_code: str = Path(..., max_length=40),
     principal: Principal = Depends(identity_required),
     session: Session = Depends(get_session),
     rules: WorkResumptionRules = Depends(get_work_resumption_rules),

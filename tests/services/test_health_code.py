@@ -201,6 +201,22 @@ def test_declaration_errors_are_specific_and_in_chinese(client):
     assert client.get(f"{BASE}/code", headers=headers).status_code == 404  # nothing was issued
 
 
+def test_oversized_declarations_and_appeals_are_refused_before_anything_is_stored(client):
+    headers = verify(client, LIU_YANG)
+    flood = _apply(client, headers, "many", symptoms=["咳嗽"] * 200)  # within the body limit, past the list bound
+    long_area = _apply(client, headers, "area", key_area_travel=True, area="武" * 2000)
+    assert (flood.status_code, long_area.status_code) == (422, 422)
+    assert client.get(f"{BASE}/code", headers=headers).status_code == 404
+
+
+def test_the_development_clock_cannot_be_pushed_past_its_range(client):
+    before = _today(client)
+    for _ in range(sandbox_clock.MAX_OFFSET_DAYS // sandbox_clock.MAX_ADVANCE_DAYS + 2):
+        client.post("/dev/clock", json={"advance_days": sandbox_clock.MAX_ADVANCE_DAYS})
+    assert (_today(client) - before).days <= sandbox_clock.MAX_OFFSET_DAYS
+    assert client.get("/health").status_code == 200
+
+
 def test_personal_endpoints_need_a_verified_identity(client):
     no_token = client.get(f"{BASE}/code")
     assert no_token.status_code == 401 and error_of(no_token)["code"] == "unauthorized"

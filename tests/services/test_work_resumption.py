@@ -187,6 +187,11 @@ def test_wang_jianguo_files_for_lvyuan_after_fixing_each_refusal(client):
     assert error["details"] == {"earliest_planned_date": earliest.isoformat(), "min_days_ahead": 3}
     assert f"{earliest.year}年{earliest.month}月{earliest.day}日" in error["message"]
 
+    # Far-off dates are refused too: one company cannot be filed for on every day of the next years.
+    too_late = error_of(_file(client, headers, "k0", _body(client, planned_date="2099-01-01")))
+    assert too_late["code"] == "planned_date_too_late"
+    assert too_late["details"]["latest_planned_date"] == (today + timedelta(days=90)).isoformat()
+
     few_supplies = error_of(_file(client, headers, "k2", _body(client, supplies_days=2)))
     assert few_supplies["code"] == "insufficient_supplies" and "3天" in few_supplies["message"]
 
