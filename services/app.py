@@ -26,6 +26,8 @@ from services.routers import (
     work_resumption,
 )
 from services.seeding import seed_all
+from services.tax_rules import load_tax_rules
+from services.vehicle_transfer_rules import load_vehicle_transfer_rules
 from services.work_resumption_rules import load_rules
 
 logger = logging.getLogger("services.app")
@@ -43,7 +45,7 @@ def _prepare_database(app: FastAPI, settings: SandboxSettings) -> None:
     for attempt in range(2):  # a second process seeding at the same moment may win a unique constraint
         session = factory()
         try:
-            seed_all(session, health_code_policy=app.state.health_code_policy)
+            seed_all(session, app.state.health_code_policy, app.state.tax_rules)
             break
         except IntegrityError:
             session.rollback()
@@ -64,6 +66,9 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     app.state.rent_subsidy_policy = load_policy(settings.rent_subsidy_config)
     app.state.health_code_policy = load_health_code_policy(settings.health_code_config)
     app.state.work_resumption_rules = load_rules(settings.work_resumption_config)
+    # Every rule file is read once, here: a broken one stops the start with its name, and the seed uses the same.
+    app.state.vehicle_transfer_rules = load_vehicle_transfer_rules(settings.vehicle_transfer_config)
+    app.state.tax_rules = load_tax_rules(settings.tax_config)
     _prepare_database(app, settings)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)  # outermost: before anything parses

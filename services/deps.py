@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
 
 from fastapi import Request
 from sqlalchemy.orm import Session
@@ -12,8 +10,8 @@ from sqlalchemy.orm import Session
 from bot.settings import SandboxSettings
 from services.health_code_policy import HealthCodePolicy
 from services.rent_subsidy_policy import RentSubsidyPolicy
-from services.tax_rules import TaxRules, load_tax_rules
-from services.vehicle_transfer_rules import VehicleTransferRules, load_vehicle_transfer_rules
+from services.tax_rules import TaxRules
+from services.vehicle_transfer_rules import VehicleTransferRules
 from services.work_resumption_rules import WorkResumptionRules
 
 
@@ -34,23 +32,11 @@ def get_health_code_policy(request: Request) -> HealthCodePolicy:
 
 
 def get_vehicle_transfer_rules(request: Request) -> VehicleTransferRules:
-    return _vehicle_transfer_rules(request.app.state.settings.vehicle_transfer_config)
-
-
-@cache
-def _vehicle_transfer_rules(path: Path) -> VehicleTransferRules:
-    # Loaded on first use (the app factory only mounts the router) and kept per file, as the other rules are.
-    return load_vehicle_transfer_rules(path)
+    return request.app.state.vehicle_transfer_rules
 
 
 def get_tax_rules(request: Request) -> TaxRules:
-    return _tax_rules(request.app.state.settings.tax_config)
-
-
-@cache
-def _tax_rules(path: Path) -> TaxRules:
-    # Loaded on first use and kept per file, like the vehicle transfer's rules (the seed loads them at start).
-    return load_tax_rules(path)
+    return request.app.state.tax_rules
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -12,9 +12,8 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.settings import SandboxSettings
 from services.clock import china_today
-from services.health_code_policy import HealthCodePolicy, load_health_code_policy
+from services.health_code_policy import HealthCodePolicy
 from services.health_code_seed import seed_health_codes
 from services.immigration import normalize_name
 from services.models import (
@@ -32,7 +31,7 @@ from services.models import (
     SocialInsurance,
 )
 from services.sandbox_clock import sandbox_today
-from services.tax_rules import load_tax_rules
+from services.tax_rules import TaxRules
 from services.tax_seed import seed_tax
 from services.vehicle_transfer_seed import seed_vehicles
 
@@ -235,19 +234,18 @@ def seed_campus(session: Session, today: date) -> None:
 
 
 def seed_all(
-    session: Session, today: date | None = None, health_code_policy: HealthCodePolicy | None = None
+    session: Session, health_code_policy: HealthCodePolicy, tax_rules: TaxRules, today: date | None = None
 ) -> None:
-    """Insert whatever sample data is missing, in one transaction."""
+    """Insert whatever sample data is missing, in one transaction, by the rules the app serves."""
     seed_people(session)
     seed_countries(session)
     seed_ports(session)
     seed_campus(session, today or china_today())
     session.flush()
     # Health-code dates follow the sandbox clock, which development and tests can move forward.
-    policy = health_code_policy or load_health_code_policy(SandboxSettings().health_code_config)
-    seed_health_codes(session, policy, today or sandbox_today(session))
+    seed_health_codes(session, health_code_policy, today or sandbox_today(session))
     # Tax obligations are due by the deadline rules of the configuration, relative to the sandbox clock.
-    seed_tax(session, load_tax_rules(SandboxSettings().tax_config), today or sandbox_today(session))
+    seed_tax(session, tax_rules, today or sandbox_today(session))
     seed_vehicles(session, _load("people.yml")["people"], today or sandbox_today(session))
     session.commit()
     logger.info("seed data checked")
