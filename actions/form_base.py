@@ -49,6 +49,7 @@ class SlotSpec:
     explain: str  # utter_explain_…: the format, shown after a repeated mistake
     entity: str | None = None  # entity that fills the slot from any message
     free_text: bool = False  # any text is plausible (names, schools): trust a confident intent
+    prose: bool = False  # the citizen's own sentence (a reason): whatever the NLU reads in it, only a question leaves
     intents: dict[str, str] = field(default_factory=dict)  # intent -> value, e.g. affirm -> confirmed
 
 
@@ -191,9 +192,9 @@ class GovFormValidationAction(FormValidationAction):
             return False
         spec = self.specs.get(requested)
         asked = bool(QUESTION.search(tracker.latest_message.get("text") or ""))
-        if spec is not None and spec.free_text and (intent == "out_of_scope" or asked):
-            # An unknown word typed when a name is asked for ("新加破") is an attempt at the answer, not another
-            # matter; a question ("贷款车能转吗") is never a name or a school, however unsure the NLU is.
+        if spec is not None and spec.free_text and (intent == "out_of_scope" or asked or spec.prose):
+            # An unknown word typed when a name is asked for ("新加破") or a reason that reads like a request is an
+            # attempt at the answer, not another matter; a question ("贷款车能转吗") is never a name or a reason.
             return asked
         return confidence >= CONFIDENT or (spec is not None and not spec.free_text)
 

@@ -63,7 +63,8 @@ SPECS = {
     "hc_key_area": SlotSpec(validate_yes_no, "utter_explain_hc_yes_no", intents=YES_NO),
     "hc_contact": SlotSpec(validate_yes_no, "utter_explain_hc_yes_no", intents=YES_NO),
     "hc_confirm": SlotSpec(validate_confirmation, "utter_explain_hc_confirm", intents=YES_NO),
-    "hc_appeal_reason": SlotSpec(validate_appeal_reason, "utter_explain_hc_appeal_reason", free_text=True),
+    "hc_appeal_reason": SlotSpec(validate_appeal_reason, "utter_explain_hc_appeal_reason", free_text=True,
+                                  prose=True),
 }
 
 
@@ -73,7 +74,7 @@ def code_card(code: HealthCode, words: Wording) -> str:
     if code.colour != "green":
         progress = words.part(
             "utter_health_code_progress",
-            streak_text=code.streak_text or f"已连续打卡 {code.streak}/{code.required_days} 天",
+            streak_text=code.streak_text,  # the service's words, e.g. "已连续打卡 5/7 天"
             earliest_green_date=code.earliest_green_date,
             how_to_turn_green=code.how_to_turn_green or "",
         )
@@ -246,7 +247,6 @@ class ValidateHealthCodeCheckInForm(HealthCodeForm):
 
 class ValidateHealthCodeAppealForm(HealthCodeForm):
     questions = APPEAL
-    own_intents = frozenset({"health_code_appeal"})
     service = "health_code_appeal"
 
     def name(self) -> str:

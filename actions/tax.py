@@ -25,7 +25,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import services
-from actions.form_base import QUESTION, YES_NO, GovFormValidationAction, SlotSpec, Updates, chat_user
+from actions.form_base import YES_NO, GovFormValidationAction, SlotSpec, Updates, chat_user
 from actions.identity import IDENTITY, IDENTITY_SPECS, IdentityMixin, identity_slots, is_verified
 from actions.policy_questions import answer_question
 from actions.validators.common import (
@@ -89,7 +89,6 @@ ANSWER_REFUSED = {"deferral_too_long": "tax_months", "invalid_reason": "tax_reas
 MENU, DEADLINE, SURCHARGE, HOW_TO_FILE, OBLIGATIONS, DEFERRAL = (
     "menu", "deadline", "surcharge", "how_to_file", "obligations", "deferral")
 KNOWLEDGE = "knowledge"  # a tax question the service cannot answer: the knowledge base answers (or says it can't)
-PUBLIC_KINDS = (DEADLINE, HOW_TO_FILE, KNOWLEDGE)
 
 # Traditional characters a question may come in (緩繳稅款申請), as simplified ones.
 TRADITIONAL = str.maketrans(
@@ -626,7 +625,6 @@ class ValidateTaxObligationsForm(TaxForm):
 class ValidateTaxDeferralForm(TaxForm):
     """Identity, company (its open obligations offered), tax and period, months, reason, then the summary."""
 
-    own_intents = frozenset({"tax_service_query"})
     questions = DEFERRAL_QUESTIONS
     service = DEFERRAL_SERVICE
     specs = {
@@ -637,7 +635,7 @@ class ValidateTaxDeferralForm(TaxForm):
         ),
         "tax_period": SlotSpec(validate_tax_period_choice, "utter_explain_tax_period"),
         "tax_months": SlotSpec(validate_tax_months, "utter_explain_tax_months"),
-        "tax_reason": SlotSpec(validate_tax_reason, "utter_explain_tax_reason", free_text=True),
+        "tax_reason": SlotSpec(validate_tax_reason, "utter_explain_tax_reason", free_text=True, prose=True),
         "tax_confirm": SlotSpec(validate_confirmation, "utter_explain_tax_confirm", intents=YES_NO),
     }
 
@@ -652,13 +650,6 @@ class ValidateTaxDeferralForm(TaxForm):
             candidates["tax_months"] = f"{months}个月"  # "申请延期两个月": not asked again
             from_entities.add("tax_months")
         return candidates, from_entities
-
-    def _is_digression(self, tracker: Tracker, requested: str) -> bool:
-        # The reason is free text, and a reason ("停业两个月，资金困难，交不上税") reads like a deferral request to the
-        # NLU: only a question leaves the form there.
-        if requested == "tax_reason" and not QUESTION.search(message_text(tracker)):
-            return False
-        return super()._is_digression(tracker, requested)
 
     def checked(
         self, listing: Obligations, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -19,12 +19,12 @@ CHEN = {"name": "陈晓", "id": "330106199503140023", "phone": "13800000001"}
 ZHOU = {"name": "周杰", "id": "110105199109200078", "phone": "13800000009"}
 
 
-def Conversation(domain: dict, sender: str) -> FormChat:  # noqa: N802 - reads like the class it returns
+def rent_chat(domain: dict, sender: str) -> FormChat:
     return FormChat(domain, sender, FORM, ValidateRentSubsidyForm())
 
 
 async def test_eligible_citizen_applies_and_is_paid_once(live_services: str, domain: dict) -> None:
-    chat = Conversation(domain, "rent-eligible")
+    chat = rent_chat(domain, "rent-eligible")
     verified = await chat.verify(live_services, ZHOU)
     assert "身份验证成功" in verified.text
     assert chat.slots["rent_eligibility"]["eligible"] is True
@@ -44,7 +44,7 @@ async def test_eligible_citizen_applies_and_is_paid_once(live_services: str, dom
     assert chat.slots["transaction_result"] == {"service": "rent_subsidy", "status": "completed", "reference": number}
 
     # Applying again in a new conversation pays nothing more: the existing application is shown.
-    again = Conversation(domain, "rent-eligible-again")
+    again = rent_chat(domain, "rent-eligible-again")
     repeat = await again.verify(live_services, ZHOU)
     assert "无需重复申请" in repeat.text
     assert again.slots["requested_slot"] is None
@@ -54,7 +54,7 @@ async def test_eligible_citizen_applies_and_is_paid_once(live_services: str, dom
 
 
 async def test_ineligible_citizen_sees_each_reason(live_services: str, domain: dict) -> None:
-    chat = Conversation(domain, "rent-owner")
+    chat = rent_chat(domain, "rent-owner")
     result = await chat.verify(live_services, {"name": "林悦", "id": "330105199708220039", "phone": "13800000002"})
     assert "暂不符合" in result.text and "住房" in result.text
     assert chat.slots["requested_slot"] is None  # the form ends; nothing is submitted
@@ -62,7 +62,7 @@ async def test_ineligible_citizen_sees_each_reason(live_services: str, domain: d
 
 
 async def test_invalid_id_number_is_explained_then_exit_offered(live_services: str, domain: dict) -> None:
-    chat = Conversation(domain, "rent-typo")
+    chat = rent_chat(domain, "rent-typo")
     chat.slots["requested_slot"] = "person_name"
     await chat.say("陈晓")
     first = await chat.say("330106199503140024", entities=[entity("id_number", "330106199503140024")])
@@ -75,7 +75,7 @@ async def test_invalid_id_number_is_explained_then_exit_offered(live_services: s
 
 
 async def test_wrong_sms_code_is_refused(live_services: str, domain: dict) -> None:
-    chat = Conversation(domain, "rent-wrong-code")
+    chat = rent_chat(domain, "rent-wrong-code")
     chat.slots["requested_slot"] = "person_name"
     await chat.say("陈晓")
     await chat.say(CHEN["id"], entities=[entity("id_number", CHEN["id"])])
@@ -88,7 +88,7 @@ async def test_wrong_sms_code_is_refused(live_services: str, domain: dict) -> No
 
 
 async def test_cancel_in_the_middle_rejects_the_form(live_services: str, domain: dict) -> None:
-    chat = Conversation(domain, "rent-cancel")
+    chat = rent_chat(domain, "rent-cancel")
     chat.slots["requested_slot"] = "id_number"
     outcome = await chat.say("算了不办了", intent="cancel")
     assert outcome.rejected
@@ -97,7 +97,7 @@ async def test_cancel_in_the_middle_rejects_the_form(live_services: str, domain:
 async def test_question_in_the_middle_is_answered_and_the_form_asks_again(
     live_services: str, domain: dict
 ) -> None:
-    chat = Conversation(domain, "rent-digression")
+    chat = rent_chat(domain, "rent-digression")
     chat.slots.update(requested_slot="id_number", person_name="陈晓")
     outcome = await chat.say("这个补贴一个月能领多少钱", intent="rent_subsidy_policy")
     assert "补贴标准" in outcome.text and "本科每月800元" in outcome.text
@@ -106,7 +106,7 @@ async def test_question_in_the_middle_is_answered_and_the_form_asks_again(
 
 async def test_a_question_about_this_subsidy_is_read_in_the_forms_context(live_services: str, domain: dict) -> None:
     """One message alone reads as another matter; inside the rent-subsidy form, "这个补贴" is this one."""
-    chat = Conversation(domain, "rent-context")
+    chat = rent_chat(domain, "rent-context")
     chat.slots.update(requested_slot="id_number", person_name="陈晓")
     outcome = await chat.say("这个补贴每月给多少", intent="out_of_scope", confidence=0.9)
     assert "补贴标准" in outcome.text and "不在我的服务范围" not in outcome.text
@@ -116,7 +116,7 @@ async def test_a_question_about_this_subsidy_is_read_in_the_forms_context(live_s
 async def test_an_unsure_question_where_a_name_is_asked_is_not_taken_for_the_name(
     live_services: str, domain: dict
 ) -> None:
-    chat = Conversation(domain, "rent-question-for-name")
+    chat = rent_chat(domain, "rent-question-for-name")
     chat.slots.update(requested_slot="person_name")
     outcome = await chat.say("补贴能领几个月吗", intent="rent_subsidy_policy", confidence=0.5)
     assert "补贴标准" in outcome.text and chat.slots.get("person_name") is None
@@ -129,7 +129,7 @@ async def test_policy_is_explained_from_the_service_configuration(live_services:
 
 
 async def test_service_down_keeps_the_entered_data(services_down: None, domain: dict) -> None:
-    chat = Conversation(domain, "rent-down")
+    chat = rent_chat(domain, "rent-down")
     chat.slots.update(requested_slot="phone", person_name="陈晓", id_number=CHEN["id"])
     outcome = await chat.say(CHEN["phone"], entities=[entity("phone", CHEN["phone"])])
     assert "暂时无法访问" in outcome.text and "已为您保留" in outcome.text

@@ -377,6 +377,10 @@ async def test_chen_xiao_requests_a_deferral_once_and_asking_again_shows_it(
     assert "第三十一条" in too_long.text and "最长不得超过三个月" in too_long.text
     assert "您填写的是5个月" in too_long.text and {"title": "不办了", "payload": "/cancel"} in too_long.buttons
     assert chat.slots["requested_slot"] == "tax_months"
+    # A public tax question asked here is answered in place, and the question about the months comes again.
+    asked = await chat.say("这个月增值税几号截止？", intent="tax_service_query")
+    assert "申报" in asked.text and chat.slots["requested_slot"] == "tax_months"
+    assert not (chat.slots.get("form_failures") or {}).get("count"), asked.text
     await chat.say("两个月")
     # A reason reads like a deferral request to the NLU: it is the answer, not another matter.
     await chat.say("受疫情影响停业两个月，发完工资交不上税", intent="tax_service_query")

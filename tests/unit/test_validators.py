@@ -197,8 +197,9 @@ def test_chinese_numbers() -> None:
 
 
 def test_staff_counts(said) -> None:  # noqa: ANN001
-    for text in ("120", "120人", "一百二十人", "大约120人", "1,200人"):
-        assert validate_returning_staff(text) in (Valid("120"), Valid("1200"))
+    for text, count in (("120", "120"), ("120人", "120"), ("一百二十人", "120"), ("大约120人", "120"),
+                        ("1,200人", "1200")):
+        assert validate_returning_staff(text) == Valid(count), text
     assert validate_returning_staff("三十来个") == Valid("30")
     assert "至少为1人" in said(validate_returning_staff("没有"))
     assert "确切的数字" in said(validate_returning_staff("100到120人"))
