@@ -14,7 +14,7 @@ from __future__ import annotations
 import calendar
 import re
 import uuid
-from dataclasses import asdict, fields, is_dataclass
+from dataclasses import fields
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -28,11 +28,13 @@ from actions import services
 from actions.form_base import YES_NO, GovFormValidationAction, SlotSpec, Updates, chat_user
 from actions.identity import IDENTITY, IDENTITY_SPECS, IdentityMixin, identity_slots, is_verified
 from actions.policy_questions import answer_question
+from actions.slot_values import plain
 from actions.validators.common import (
     CONFIRMED,
     DECLINED,
     Invalid,
     Valid,
+    chinese_date,
     chinese_number,
     validate_confirmation,
     validate_id_number,
@@ -235,20 +237,6 @@ def tax_named(text: str) -> str | None:
 # -- the service's objects in slots (JSON: dates as YYYY-MM-DD, money as strings) -----------------------------------
 
 
-def plain(value: Any) -> Any:
-    if is_dataclass(value) and not isinstance(value, type):
-        value = asdict(value)
-    if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
 def revive(cls: type, data: dict[str, Any]) -> Any:
     """A flat dataclass back from plain(): its date and Decimal fields parsed."""
     values = {}
@@ -275,11 +263,6 @@ def obligations_of(data: dict[str, Any]) -> Obligations:
 
 def money(amount: Decimal) -> str:
     return f"{amount:,.2f}元"
-
-
-def chinese_date(day: date, weekday: bool = False) -> str:
-    text = f"{day.year}年{day.month}月{day.day}日"
-    return f"{text}（星期{'一二三四五六日'[day.weekday()]}）" if weekday else text
 
 
 def choice_key(item: Obligation) -> str:

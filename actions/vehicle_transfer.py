@@ -37,6 +37,7 @@ from actions.form_base import (
     latest_intent,
 )
 from actions.identity import IDENTITY, IDENTITY_SPECS, IdentityMixin, identity_slots, is_verified
+from actions.slot_values import plain
 from actions.validators.common import (
     CONFIRMED,
     DECLINED,
@@ -51,7 +52,6 @@ from actions.validators.vehicle import (
     validate_vin_tail,
 )
 from actions.wording import Wording
-from actions.work_resumption import plain
 from integrations.services import ServiceRejected, ServiceUnavailable, idempotency_key
 from integrations.services.vehicle_transfer import (
     Application,

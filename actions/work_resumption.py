@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import asdict, fields, is_dataclass
+from dataclasses import fields
 from datetime import date
 from typing import Any
 
@@ -24,6 +24,7 @@ from rasa_sdk.types import DomainDict
 from actions import services
 from actions.form_base import YES_NO, GovFormValidationAction, SlotSpec, Updates, chat_user
 from actions.identity import IDENTITY, IDENTITY_SPECS, IdentityMixin, identity_slots
+from actions.slot_values import plain
 from actions.validators.common import (
     CONFIRMED,
     DECLINED,
@@ -87,19 +88,6 @@ SPECS = {
 
 
 # -- the service's objects in slots (JSON: dates as YYYY-MM-DD) ------------------------------------------------------
-
-
-def plain(value: Any) -> Any:
-    """A dataclass (or what it holds) as slot-safe JSON values."""
-    if is_dataclass(value) and not isinstance(value, type):
-        value = asdict(value)
-    if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 def _dated(cls: type, data: dict[str, Any]) -> dict[str, Any]:
