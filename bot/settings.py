@@ -325,6 +325,10 @@ class SandboxSettings(SettingsGroup):
         "SERVICES_TAX_CONFIG", ROOT / "services" / "config" / "tax.yml",
         "the e-tax guidance's rules (deadlines, surcharge, deferral)", shown="`services/config/tax.yml`",
     )
+    court_config: Path = setting(
+        "SERVICES_COURT_CONFIG", ROOT / "services" / "config" / "court.yml",
+        "the court services' rules (hearings, mediation, ready-made answers)", shown="`services/config/court.yml`",
+    )
 
     _known_environment = validator("env", pre=True, allow_reuse=True)(_environment)
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.settings import SandboxSettings
 from services.body_limit import BodySizeLimit
+from services.court_rules import load_court_rules
 from services.db import create_db_engine, create_session_factory, run_migrations
 from services.errors import install_error_handlers
 from services.health_code_policy import load_health_code_policy
@@ -16,6 +17,7 @@ from services.logging_setup import install_masking
 from services.rent_subsidy_policy import load_policy
 from services.routers import (
     campus,
+    court,
     dev,
     health_code,
     identity,
@@ -69,6 +71,7 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     # Every rule file is read once, here: a broken one stops the start with its name, and the seed uses the same.
     app.state.vehicle_transfer_rules = load_vehicle_transfer_rules(settings.vehicle_transfer_config)
     app.state.tax_rules = load_tax_rules(settings.tax_config)
+    app.state.court_rules = load_court_rules(settings.court_config)
     _prepare_database(app, settings)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)  # outermost: before anything parses
@@ -77,7 +80,9 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (identity, rent_subsidy, immigration, campus, work_resumption, health_code, vehicle_transfer, tax):
+    for module in (
+        identity, rent_subsidy, immigration, campus, work_resumption, health_code, vehicle_transfer, tax, court
+    ):
         app.include_router(module.router)
     if settings.is_development:  # GOVBOT_ENV=development only: the outbox shows readable SMS codes
         app.include_router(dev.router)

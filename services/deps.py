@@ -8,6 +8,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from bot.settings import SandboxSettings
+from services.court_rules import CourtRules
 from services.health_code_policy import HealthCodePolicy
 from services.rent_subsidy_policy import RentSubsidyPolicy
 from services.tax_rules import TaxRules
@@ -37,6 +38,10 @@ def get_vehicle_transfer_rules(request: Request) -> VehicleTransferRules:
 
 def get_tax_rules(request: Request) -> TaxRules:
     return request.app.state.tax_rules
+
+
+def get_court_rules(request: Request) -> CourtRules:
+    return request.app.state.court_rules
 
 
 def get_session(request: Request) -> Iterator[Session]:

@@ -60,6 +60,11 @@ FIELD_LABELS = {
     "days": "滞纳天数",
     "due_date": "缴款期限",
     "paid_date": "实际缴款日期",
+    "agree": "是否同意在线参加",
+    "version": "调解协议版本",
+    "case_number": "案号",
+    "hearing_id": "庭审（听证）编号",
+    "text": "调解协议内容",
 }
 
 # Some fields have their own error code in the contract; everything else is invalid_field.

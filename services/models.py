@@ -529,3 +529,115 @@ class TaxDeferral(Base):
     status = Column(String(20), nullable=False)  # pending (the sandbox never decides)
     submitted_on = Column(Date, nullable=False)  # the sandbox's China date
     created_at = Column(DateTime, nullable=False)
+
+
+# --- court and procuratorate (移动微法院: cases, online hearings, mediation; 检察院 video hearings) ------------------
+
+
+class CourtCase(Base):
+    """A court case (案件); the stage is the court's record (the sandbox does not move it on)."""
+
+    __tablename__ = "court_cases"
+
+    id = Column(Integer, primary_key=True)
+    case_number = Column(String(40), nullable=False, unique=True)  # canonical: (2020)浙0106民初1234号
+    court = Column(String(100), nullable=False)
+    cause = Column(String(100), nullable=False)  # 案由
+    stage = Column(String(30), nullable=False)  # filed / pretrial / hearing_scheduled / mediation / judged / closed
+    judge = Column(String(50), nullable=False)
+    filed_on = Column(Date, nullable=False)
+
+
+class CourtParty(Base):
+    """A party to a case (当事人). person_id only for parties of the population registry (who can verify)."""
+
+    __tablename__ = "court_parties"
+    __table_args__ = (UniqueConstraint("case_id", "person_id", name="uq_court_party_case_person"),)
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("court_cases.id"), nullable=False, index=True)
+    person_id = Column(Integer, ForeignKey("persons.id"), index=True)
+    name = Column(String(100), nullable=False)
+    kind = Column(String(20), nullable=False)  # person / organisation (a person's name is masked for the others)
+    role = Column(String(20), nullable=False)  # 原告 / 被告 / 第三人 / 申请人 …
+
+
+class CourtHearing(Base):
+    """A court hearing (开庭) of a case, or a procuratorate hearing (检察听证) with its invitees."""
+
+    __tablename__ = "court_hearings"
+
+    id = Column(Integer, primary_key=True)
+    hearing_no = Column(String(20), nullable=False, unique=True)  # the public hearing_id, e.g. H0001
+    kind = Column(String(20), nullable=False)  # court / procuratorate
+    organ = Column(String(100), nullable=False)  # 杭州市西湖区人民法院 / 杭州市西湖区人民检察院
+    case_id = Column(Integer, ForeignKey("court_cases.id"), index=True)  # court hearings only
+    subject = Column(String(200))  # procuratorate hearings: what it is about
+    scheduled_at = Column(DateTime, nullable=False)  # naive UTC
+    place = Column(String(200), nullable=False)  # where to attend in person
+    online_possible = Column(Boolean, nullable=False, default=False)
+
+
+class CourtHearingInvitee(Base):
+    """Who is invited to a procuratorate hearing (a court hearing's participants are the case's parties)."""
+
+    __tablename__ = "court_hearing_invitees"
+    __table_args__ = (UniqueConstraint("hearing_id", "person_id", name="uq_court_invitee_hearing_person"),)
+
+    id = Column(Integer, primary_key=True)
+    hearing_id = Column(Integer, ForeignKey("court_hearings.id"), nullable=False)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False, index=True)
+    role = Column(String(20), nullable=False)  # 被害人 / 申请人 …
+
+
+class CourtHearingConsent(Base):
+    """A person's decision on taking part online (法释〔2021〕12号): recorded once, enforced by the database."""
+
+    __tablename__ = "court_hearing_consents"
+    __table_args__ = (UniqueConstraint("hearing_id", "person_id", name="uq_court_consent_hearing_person"),)
+
+    id = Column(Integer, primary_key=True)
+    hearing_id = Column(Integer, ForeignKey("court_hearings.id"), nullable=False)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False, index=True)
+    agree = Column(Boolean, nullable=False)
+    decided_at = Column(DateTime, nullable=False)
+
+
+class CourtMediationAgreement(Base):
+    """One version of a case's mediation agreement (调解协议); the highest version is the current one."""
+
+    __tablename__ = "court_mediation_agreements"
+    __table_args__ = (UniqueConstraint("case_id", "version", name="uq_court_agreement_case_version"),)
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(Integer, ForeignKey("court_cases.id"), nullable=False)
+    version = Column(Integer, nullable=False)
+    text = Column(Text, nullable=False)
+    published_at = Column(DateTime, nullable=False)
+
+
+class CourtMediationSignature(Base):
+    """A party's signature of one agreement version: once per party and version (unique), void once a newer version
+    is published (kept, not deleted)."""
+
+    __tablename__ = "court_mediation_signatures"
+    __table_args__ = (UniqueConstraint("agreement_id", "party_id", name="uq_court_signature_agreement_party"),)
+
+    id = Column(Integer, primary_key=True)
+    agreement_id = Column(Integer, ForeignKey("court_mediation_agreements.id"), nullable=False)
+    party_id = Column(Integer, ForeignKey("court_parties.id"), nullable=False, index=True)
+    signed_at = Column(DateTime, nullable=False)
+    void = Column(Boolean, nullable=False, default=False, server_default=false())
+
+
+class CourtAccessAttempt(Base):
+    """A refused look-up of a case (not a party, or no such case), for operators; the citizen hears only "not found"."""
+
+    __tablename__ = "court_access_attempts"
+
+    id = Column(Integer, primary_key=True)
+    person_id = Column(Integer, ForeignKey("persons.id"), nullable=False, index=True)
+    case_number = Column(String(40), nullable=False)
+    action = Column(String(20), nullable=False)  # case / mediation / signature
+    outcome = Column(String(20), nullable=False)  # not_a_party / no_such_case
+    attempted_at = Column(DateTime, nullable=False)

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.clock import china_today
+from services.court_seed import seed_court
 from services.health_code_policy import HealthCodePolicy
 from services.health_code_seed import seed_health_codes
 from services.immigration import normalize_name
@@ -247,5 +248,7 @@ def seed_all(
     # Tax obligations are due by the deadline rules of the configuration, relative to the sandbox clock.
     seed_tax(session, tax_rules, today or sandbox_today(session))
     seed_vehicles(session, _load("people.yml")["people"], today or sandbox_today(session))
+    # Court cases, hearings (in N days at a China wall-clock time) and agreements, relative to the sandbox clock.
+    seed_court(session, today or sandbox_today(session))
     session.commit()
     logger.info("seed data checked")

@@ -8,6 +8,7 @@ from integrations.services.base import (
     idempotency_key,
 )
 from integrations.services.campus import CampusClient
+from integrations.services.court import CourtClient
 from integrations.services.health_code import HealthCodeClient
 from integrations.services.identity import IdentityClient
 from integrations.services.immigration import ImmigrationClient
@@ -18,6 +19,7 @@ from integrations.services.work_resumption import WorkResumptionClient
 
 __all__ = [
     "CampusClient",
+    "CourtClient",
     "ServiceClientSettings",
     "HealthCodeClient",
     "IdentityClient",

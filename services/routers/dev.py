@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from services import identity, sandbox_clock
 from services.deps import get_session
+from services.routers import court
 
 router = APIRouter(prefix="/dev", tags=["development"])
 
@@ -35,3 +36,7 @@ def clock(session: Session = Depends(get_session)) -> dict[str, Any]:
 def advance_clock(body: AdvanceBody, session: Session = Depends(get_session)) -> dict[str, Any]:
     sandbox_clock.advance(session, body.advance_days)
     return sandbox_clock.clock_dict(session)
+
+
+# POST /dev/court/mediation-version: the court issues a revised mediation agreement (services/routers/court.py).
+router.include_router(court.dev_router)
