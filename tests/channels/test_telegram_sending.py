@@ -47,7 +47,8 @@ async def test_flood_control_is_waited_out_as_long_as_telegram_asks() -> None:
     await send(bot, "您好")
     (first, _), (second, _) = bot.calls
     assert sent(bot) == ["您好", "您好"]
-    assert 1.0 <= second - first < 1.5
+    # asyncio may wake a sleep up to its clock resolution early (seen: 0.99999 s for 1 s)
+    assert 0.95 <= second - first < 1.5
 
 
 async def test_a_message_that_never_left_is_sent_again() -> None:
