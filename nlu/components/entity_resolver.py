@@ -31,6 +31,26 @@ PRECISE = set(PRIORITY)
 FOREIGN_NICKNAMES = {"德州": "美国", "加州": "美国", "新州": "澳大利亚"}
 
 
+# A case number's usual writings -> the canonical (2020)浙0106民初1234号: half-width brackets, no spaces, ASCII
+# digits, Simplified characters, a final 号 (also for 號 or none).
+CASE_NUMBER_CHARS = str.maketrans({
+    "（": "(", "〔": "(", "【": "(", "[": "(", "［": "(", "）": ")", "〕": ")", "】": ")", "]": ")", "］": ")",
+    "號": "号", "執": "执", "終": "终", "滬": "沪", "粵": "粤", "審": "审", "復": "复",
+    **{chr(0xFF10 + d): str(d) for d in range(10)},
+})
+
+
+def normalise_case_number(value: str) -> str:
+    text = "".join(str(value).split()).translate(CASE_NUMBER_CHARS)
+    return text if not text or text.endswith("号") else text + "号"
+
+
+def normalise(entity: dict[str, Any]) -> dict[str, Any]:
+    if entity.get("entity") == "case_number" and isinstance(entity.get("value"), str):
+        return {**entity, "value": normalise_case_number(entity["value"])}
+    return entity
+
+
 def _overlaps(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return a["start"] < b["end"] and b["start"] < a["end"]
 
@@ -106,5 +126,5 @@ class EntityResolver(GraphComponent):
             if entities:
                 tokens = message.get(TOKENS_NAMES[TEXT]) or []
                 kept = [e for e in entities if plausible(e, self.known) and in_context(e, entities, tokens)]
-                message.set(ENTITIES, resolve(kept), add_to_output=True)
+                message.set(ENTITIES, [normalise(e) for e in resolve(kept)], add_to_output=True)
         return messages
