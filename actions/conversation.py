@@ -21,7 +21,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT
 from rasa_sdk.types import DomainDict
 
+from actions import court, vehicle_transfer
 from actions.campus import ActionSearchJobFairs, ActionSearchJobs
+from actions.court import COURT_SLOTS
 from actions.health_code import HEALTH_SLOTS
 from actions.policy_questions import answer_question
 from actions.tax import TAX_SLOTS
@@ -58,7 +60,18 @@ CLARIFY_LABELS = {
     "vehicle_transfer_apply": "办理机动车转籍（档案电子转递）",
     "vehicle_transfer_status": "查询机动车转籍的办理进度",
     "tax_service_query": "咨询纳税申报、滞纳金或延期缴税",
+    "court_case_query": "查询我的案件进度",
+    "court_hearing_query": "查询开庭或听证安排、确认是否在线参加",
+    "mediation_sign": "阅读并签署调解协议",
     "show_more": "查看更多结果",
+}
+# Services that answer their own rules' questions when the NLU is unsure ("转籍还要回南宁验车吗").
+UNSURE_RULES = {
+    "vehicle_transfer_apply": vehicle_transfer.answer_unsure_rule_question,
+    "vehicle_transfer_status": vehicle_transfer.answer_unsure_rule_question,
+    "court_case_query": court.answer_unsure_rule_question,
+    "court_hearing_query": court.answer_unsure_rule_question,
+    "mediation_sign": court.answer_unsure_rule_question,
 }
 # Words that ask about a rule ("……的话", "一般", "要多少天") rather than for something to be done ("咋弄").
 RULE_QUESTION = re.compile(r"的话|一般|通常|规定|标准|条件|多少天|多久|几天|是不是都")
@@ -72,6 +85,7 @@ TRANSACTION_SLOTS = [
     *WORK_SLOTS,
     *VEHICLE_SLOTS,
     *TAX_SLOTS,
+    *COURT_SLOTS,
 ]
 
 
@@ -104,6 +118,8 @@ class ActionClarify(Action):
             # know (buttons of intents would only lose the question's words).
             answer_question(dispatcher, tracker)
             return []
+        if guesses and guesses[0] in UNSURE_RULES and await UNSURE_RULES[guesses[0]](dispatcher, tracker, domain):
+            return []  # a question about the rules of the likeliest service, answered from them
         likely = [r["name"] for r in ranking if r["name"] in CLARIFY_LABELS]
         buttons = [{"title": CLARIFY_LABELS[i], "payload": payload_for(i, entities)} for i in likely[:3]]
         if not buttons:
@@ -166,6 +182,8 @@ class ActionHandleInform(Action):
             return [FollowupAction("entry_control_form")]
         if "port" in entities:
             return [FollowupAction("port_status_form")]
+        if "case_number" in entities:
+            return [FollowupAction("court_case_form")]
         last_list = (tracker.get_slot("result_list") or {}).get("kind")
         if "ordinal" in entities and last_list == "fairs":
             return [FollowupAction("job_fair_registration_form")]

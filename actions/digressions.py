@@ -37,7 +37,7 @@ OTHER_TRANSACTIONS = frozenset(
         "rent_subsidy_apply", "rent_subsidy_status", "job_fair_search", "job_search", "job_fair_register",
         "health_code_apply", "health_code_query", "health_code_check_in", "health_code_appeal",
         "work_resumption_apply", "work_resumption_status", "vehicle_transfer_apply", "vehicle_transfer_status",
-        "tax_service_query",
+        "tax_service_query", "court_case_query", "court_hearing_query", "mediation_sign",
     }
 )
 

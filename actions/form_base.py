@@ -188,7 +188,7 @@ class GovFormValidationAction(FormValidationAction):
 
     def _is_digression(self, tracker: Tracker, requested: str) -> bool:
         intent, confidence = latest_intent(tracker)
-        if not digressions.handles(intent) or intent in self.own_intents:
+        if not digressions.handles(intent) or intent in self.own_intents or self._only_values(tracker):
             return False
         spec = self.specs.get(requested)
         asked = bool(QUESTION.search(tracker.latest_message.get("text") or ""))
@@ -197,6 +197,15 @@ class GovFormValidationAction(FormValidationAction):
             # attempt at the answer, not another matter; a question ("贷款车能转吗") is never a name or a reason.
             return asked
         return confidence >= CONFIDENT or (spec is not None and not spec.free_text)
+
+    def _only_values(self, tracker: Tracker) -> bool:
+        """A message that is little more than a value this form takes ("浙A8B9C0" typed where the VIN is asked, to
+        correct the plate) is an answer, whatever intent one message alone reads as."""
+        text = (tracker.latest_message.get("text") or "").strip()
+        wanted = {spec.entity for spec in self.specs.values() if spec.entity}
+        covered = sum(int(e.get("end", 0)) - int(e.get("start", 0))
+                      for e in tracker.latest_message.get("entities") or [] if e.get("entity") in wanted)
+        return bool(text) and covered >= 0.6 * len(text)
 
     # -- validation ---------------------------------------------------------------------
 

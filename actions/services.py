@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.names import TRANSACTION_RESULT_SLOT
 from integrations.services import (
     CampusClient,
+    CourtClient,
     HealthCodeClient,
     IdentityClient,
     ImmigrationClient,
@@ -76,6 +77,11 @@ def vehicle_transfer() -> VehicleTransferClient:
 @cache
 def tax() -> TaxClient:
     return TaxClient()
+
+
+@cache
+def court() -> CourtClient:
+    return CourtClient()
 
 
 def tell_unavailable(dispatcher: CollectingDispatcher, error: ServiceUnavailable, response: str) -> None:

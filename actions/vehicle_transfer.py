@@ -88,7 +88,8 @@ VIN_MENTION = re.compile(r"车架号|車架號|识别代号|識別代號|VIN|后
 # The rules' questions answered inside the form: the service's ready-made answer (faq) or refusal reason.
 ANSWERED = "answered"  # vt_result: a rule question that started the form was answered; nothing is asked
 # Intents a rule question may be read as ("转籍还要回南宁验车吗" is often taken for the status query).
-RULE_INTENTS = frozenset({"policy_question", "out_of_scope", "vehicle_transfer_apply", "vehicle_transfer_status"})
+RULE_INTENTS = frozenset({"policy_question", "out_of_scope", "nlu_fallback", "vehicle_transfer_apply",
+                          "vehicle_transfer_status"})
 OWN = re.compile(r"我的|我那|我家|我这")
 APPLY_WORDS = re.compile(r"帮我办|我要办|我想办|申请|给我办|办理一下|怎么办理|怎么转")
 RULE_TOPICS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
@@ -706,3 +707,10 @@ class ActionVehicleTransferStatus(Action):
             dispatcher.utter_message(response="utter_vt_applications", count=len(applications),
                                      applications=listing)
         return [*cleared, services.result_event(STATUS_SERVICE, "completed")]
+
+
+async def answer_unsure_rule_question(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> bool:
+    """The NLU was unsure, most likely of this service: a question about its rules is answered from them."""
+    if not ValidateVehicleTransferForm.asks_a_rule(tracker):
+        return False
+    return await ValidateVehicleTransferForm.answer_rule_question(dispatcher, tracker, first=True) is not None

@@ -525,7 +525,8 @@ def _address_spans(view: str) -> list[tuple[int, int, str]]:
 # Between label and colon one run of [\s是为為], not \s*(?:是)?\s* (quadratic on a long run of spaces).
 _NAME_TRIGGER = re.compile(
     r"(?P<trusted>(?:我叫|我名叫|我的名字(?:是|叫)|名字(?:是|叫)|(?:姓名|联系人|聯繫人|联络人|申请人|申請人|持卡人|收款人|"
-    r"户主|戶主|法定代表人|法人代表)[\s是为為]*[:：=]|姓名(?:是|为|為)|my name is|name\s*[:：=])\s*)"
+    r"户主|戶主|法定代表人|法人代表|原告|被告|第三人|当事人|當事人|上诉人|上訴人|代理人|调解员|調解員)"
+    r"[\s是为為]*[:：=]|姓名(?:是|为|為)|my name is|name\s*[:：=])\s*)"
     r"|(?P<guessed>(?:我是|我係|本人(?:是)?|姓名|i am|i'm)\s*)",
     re.IGNORECASE,
 )

@@ -33,6 +33,9 @@ SERVICE_LABELS = {
     "tax_guidance": "税务咨询（申报期限、滞纳金、网上申报）",
     "tax_obligations": "纳税事项查询",
     "tax_deferral": "延期缴纳税款申请",
+    "court_case": "案件查询",
+    "court_hearing": "开庭（听证）参加方式确认",
+    "mediation": "调解协议签署",
 }
 
 INTENT_LABELS = {
@@ -68,6 +71,9 @@ INTENT_LABELS = {
     "vehicle_transfer_apply": "机动车转籍（档案电子转递）",
     "vehicle_transfer_status": "查询转籍进度",
     "tax_service_query": "电子税务咨询",
+    "court_case_query": "查询我的案件",
+    "court_hearing_query": "开庭与听证安排",
+    "mediation_sign": "签署调解协议",
 }
 
 FORM_LABELS = {
@@ -88,6 +94,9 @@ FORM_LABELS = {
     "tax_obligations_form": "纳税事项查询",
     "tax_deferral_form": "延期缴纳税款申请",
     "tax_surcharge_form": "滞纳金计算",
+    "court_case_form": "案件查询",
+    "court_hearing_form": "开庭与听证安排",
+    "mediation_sign_form": "调解协议签署",
 }
 
 

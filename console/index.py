@@ -88,6 +88,9 @@ KNOWN_SUBMIT_ACTIONS = {
     "tax_obligations_form": {"action_tax_obligations"},
     "tax_deferral_form": {"action_submit_tax_deferral"},
     "tax_surcharge_form": {"action_tax_surcharge"},
+    "court_case_form": {"action_court_cases"},
+    "court_hearing_form": {"action_court_hearing"},
+    "mediation_sign_form": {"action_sign_mediation"},
 }
 
 

@@ -16,7 +16,7 @@ from actions import services
 from bot.settings import ROOT
 
 CLIENTS = (services.identity, services.rent_subsidy, services.immigration, services.campus, services.health_code,
-           services.work_resumption, services.vehicle_transfer, services.tax)
+           services.work_resumption, services.vehicle_transfer, services.tax, services.court)
 
 
 @pytest.fixture(scope="session")

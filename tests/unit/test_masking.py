@@ -100,6 +100,10 @@ def test_personal_data_is_masked(text: str, expected: str) -> None:
         ("My name is 李雷, email lilei@qq.com", "My name is 李*, email l****@qq.com"),
         ("Hi, I'm 韩梅梅 from Hangzhou", "Hi, I'm 韩** from Hangzhou"),
         ("我叫张三身份证330106199503140023", "我叫张*身份证330*************23"),
+        # the parties of a court case or a mediation agreement (a company keeps its name)
+        ("原告：陈晓，女，汉族。被告：赵某某", "原告：陈*，女，汉族。被告：赵**"),
+        ("被申请人：王建国；第三人: 刘洋", "被申请人：王**；第三人: 刘*"),
+        ("被告：杭州某某房产经纪有限公司", "被告：杭州某某房产经纪有限公司"),
     ],
 )
 def test_announced_names_are_masked(text: str, expected: str) -> None:

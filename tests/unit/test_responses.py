@@ -90,6 +90,16 @@ SAMPLES: dict[str, Any] = {
     "tax_office": "国家税务总局杭州市西湖区税务局（示例）", "taxpayer": "企业名称：杭州示例科技有限公司",
     "taxpayer_kind_text": "小规模纳税人", "tips": "请在期限最后一天之前留出时间办理。", "today": "2026年12月1日",
     "vat_cycle_text": "按月申报",
+    # courts
+    "agreement": "一、被告于2026年12月15日前退还原告货款人民币5,999元。", "case_number": "(2020)浙0106民初1234号",
+    "cases": "案号：(2020)浙0106民初1234号\n法院：杭州市西湖区人民法院", "cause": "房屋租赁合同纠纷",
+    "court": "杭州市西湖区人民法院", "decision": "在线（视频）参加", "hearing_name": "庭审",
+    "hearings": "1. 杭州市西湖区人民法院 (2020)浙0106民初1234号 开庭", "how_it_works": "通过移动微法院视频参加庭审。",
+    "identity_recheck": "开庭前30分钟请完成人脸识别。", "joining_instructions": "打开微信小程序“移动微法院”进入庭审。",
+    "mediations": "(2020)浙0192民初567号（杭州互联网法院），第1版", "mode": "待您确认", "next_date": "",
+    "organ": "杭州市西湖区人民法院", "parties": "· 原告 陈*：已签署", "party": "陈*", "place": "第三法庭",
+    "role": "原告", "signed_at": "2026年11月30日（星期一）10:00", "subject": "拟不起诉决定的公开听证",
+    "time": "2026年12月7日（星期一）10:00", "version": 1,
 }
 
 
