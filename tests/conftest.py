@@ -46,10 +46,18 @@ def sandbox_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 
+# The conversations verify the same sample persons many times, at whatever pace the machine allows; the SMS limits
+# are tested on sandboxes of their own (tests/services/test_identity.py, tests/security/test_sms_bruteforce.py).
+UNLIMITED_SMS = {name: "100000" for name in (
+    "SERVICES_SMS_LIMIT_PER_PHONE", "SERVICES_SMS_LIMIT_PER_CHAT_USER", "SERVICES_SMS_DAILY_LIMIT_PER_PHONE",
+    "SERVICES_SMS_DAILY_LIMIT_PER_CHAT_USER",
+)}
+
+
 def _running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not list((ROOT / "models").glob("*.tar.gz")):
         pytest.fail("no trained model in models/: run `make test` (it trains first) or `make train`")
-    running = Stack(tmp_path_factory.mktemp("stack"))
+    running = Stack(tmp_path_factory.mktemp("stack"), extra_env=dict(UNLIMITED_SMS))
     try:
         yield running.start()
     finally:
