@@ -6,6 +6,7 @@ python -m bot migrate   bring the conversation log's database (and the console's
 python -m bot run       migrate, train if needed, then start Rasa, actions, the services sandbox and the console
 python -m bot serve     the Rasa server alone (the Procfile's `rasa` process)
 python -m bot actions   the action server alone (the Procfile's `actions` process)
+python -m bot log-consumer   events from RabbitMQ (RABBITMQ_URL) masked into the conversation log (DATABASE_URL)
 python -m bot shell     talk to the assistant in the terminal
 python -m bot evaluate  NLU scores on the held-out file
 python -m bot settings-table   write the README's configuration table from bot/settings.py
@@ -148,12 +149,18 @@ def write_settings_table(readme: Path = ROOT / "README.md") -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot", description="政务服务助手")
-    commands = ["build", "train", "migrate", "run", "serve", "actions", "shell", "evaluate", "settings-table"]
+    commands = ["build", "train", "migrate", "run", "serve", "actions", "log-consumer", "shell", "evaluate",
+                "settings-table"]
     parser.add_argument("command", choices=commands)
     parser.add_argument("--force", action="store_true", help="train even if nothing changed")
     options = parser.parse_args(argv)
     os.chdir(ROOT)
-    settings = enforce("rasa") if options.command in ("run", "serve") else Settings.from_env()
+    if options.command in ("run", "serve"):
+        settings = enforce("rasa")
+    elif options.command == "log-consumer":
+        settings = enforce("log-consumer")
+    else:
+        settings = Settings.from_env()
     if options.command == "build":
         build()
     elif options.command == "train":
@@ -166,6 +173,10 @@ def main(argv: list[str] | None = None) -> None:
         serve(settings)
     elif options.command == "actions":
         actions()
+    elif options.command == "log-consumer":
+        from bot.log_consumer import main as log_consumer
+
+        log_consumer(settings)
     elif options.command == "shell":
         shell(settings)
     elif options.command == "settings-table":

@@ -1,6 +1,8 @@
 """The conversation log for operators: Rasa's SQL event broker, masking every event before it is stored.
 
-Configure in ``endpoints.yml``::
+``endpoints.yml`` names ``bot.stores.ConfiguredEventBroker``, which hands back this broker unless ``RABBITMQ_URL``
+is set (then Rasa's Pika broker, and bot/log_consumer.py writes the log with this module's ConversationLogWriter).
+Configured directly::
 
     event_broker:
       type: bot.conversation_log.MaskingSQLEventBroker
@@ -11,7 +13,8 @@ else the YAML's ``url:``, else ``sqlite:///var/conversation_log.db``.
 
 Rows go to the table ``conversation_events`` (not Rasa's ``events``, which the SQL tracker store also uses):
 the masked event as JSON plus a few columns the console filters on (hashed sender, type, time, intent,
-confidence, action). The schema is versioned (bot/log_migrations, ``python -m bot migrate``).
+confidence, action), and ``event_key``, a keyed hash of the raw event with a unique index: the same event written
+twice (a RabbitMQ redelivery) is one row. The schema is versioned (bot/log_migrations, ``python -m bot migrate``).
 
 Once per sender, the table ``conversation_senders`` gets the real channel user id, sealed (bot/sealing.py: encrypted
 under ``PII_SEAL_KEY``), so an operator's takeover reply can reach the citizen; the events themselves never hold it.
@@ -19,6 +22,8 @@ under ``PII_SEAL_KEY``), so an operator's takeover reply can reach the citizen; 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import queue
@@ -51,7 +56,7 @@ from bot.masking import (
 )
 from bot.rasa_compat import check_rasa_version
 from bot.sealing import seal
-from bot.settings import Settings
+from bot.settings import Settings, secret_from_env
 from bot.sqlite import create_engine
 
 logger = logging.getLogger(__name__)
@@ -78,6 +83,8 @@ class ConversationEvent(Base):
     intent_confidence = sa.Column(sa.Float)
     action_name = sa.Column(sa.String(255))
     data = sa.Column(sa.Text)
+    # Keyed hash of the raw event (event_key below): a redelivered event finds its row and is not stored twice.
+    event_key = sa.Column(sa.String(64), index=True, unique=True)
 
 
 sa.Index("ix_conversation_events_sender_time", ConversationEvent.sender_id, ConversationEvent.timestamp)
@@ -164,7 +171,134 @@ class _ConversationMemory:
         return item
 
 
-class MaskingSQLEventBroker(SQLEventBroker):
+@dataclass
+class PreparedBatch:
+    """Masked rows ready to store: what both writers (in-process broker, RabbitMQ consumer) insert."""
+
+    events: list[dict[str, Any]]
+    senders: list[dict[str, Any]]
+
+    @property
+    def sender_hashes(self) -> list[str]:
+        return [row["sender_hash"] for row in self.senders]
+
+
+class ConversationLogWriter:
+    """The write path of the conversation log: mask each raw event (with the conversation's memory), note new
+    senders, store masked rows and sealed sender ids. One writer per process, fed in order by one thread or task:
+    MaskingSQLEventBroker's writer thread, or the log consumer (bot/log_consumer.py)."""
+
+    def __init__(
+        self,
+        engine: sa.engine.Engine,
+        *,
+        echo_memory_seconds: float = 3600,
+        echo_memory_conversations: int = 10_000,
+    ) -> None:
+        self.engine = engine
+        self._memory = _ConversationMemory(echo_memory_seconds, echo_memory_conversations)
+        # Senders whose sealed id is stored (or about to be): one row per sender, nothing to do on later turns.
+        # Like the echo memory, only the writing thread touches it.
+        self._known_senders: OrderedDict[str, None] = OrderedDict()
+
+    def mask(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Mask one event, using (and updating) what this conversation revealed before."""
+        state = self._memory.get(hash_sender_id(event.get("sender_id")) or "")
+        kind = event.get("event")
+        found = personal_values(event)
+        if kind == "user" and state.expected:
+            found.update(expected_reply_values(state.expected, event.get("text")))
+        masked = mask_event(event, {**state.values, **found})
+        _remember(state.values, found)
+        if kind == "slot" and event.get("name") == REQUESTED_SLOT:
+            value = event.get("value")
+            state.expected = value if isinstance(value, str) and value in PERSONAL_FIELDS else None
+        elif kind == "bot" and asks_for_code(event.get("text")):
+            state.expected = "sms_code"
+        elif kind == "user" or (kind == "active_loop" and not event.get("name")):
+            state.expected = None  # answered (a re-ask sets it again), or the form ended
+        return masked
+
+    def _note_sender(self, event: dict[str, Any], masked: dict[str, Any]) -> _NewSender | None:
+        """The sender to seal and store, the first time one of their user events is seen (writer thread)."""
+        sender_id, sender_hash = event.get("sender_id"), masked.get("sender_id")
+        if event.get("event") != "user" or sender_id is None or not sender_hash or sender_hash == sender_id:
+            return None  # nothing to seal (no id, or it was already a hash)
+        if sender_hash in self._known_senders:
+            self._known_senders.move_to_end(sender_hash)
+            return None
+        self._known_senders[sender_hash] = None
+        while len(self._known_senders) > KNOWN_SENDERS_IN_MEMORY:
+            self._known_senders.popitem(last=False)
+        return _NewSender(sender_hash, str(sender_id), event.get("input_channel"), event.get("timestamp"))
+
+    def prepare(self, batch: list[dict[str, Any] | None]) -> PreparedBatch:
+        """Mask a batch of raw events, in order: the rows to insert and the new senders' sealed ids."""
+        events: list[dict[str, Any]] = []
+        senders: list[_NewSender] = []
+        for event in batch:
+            if event is None:
+                continue
+            masked = self._mask_safely(event)
+            events.append({**_row_values(masked), "event_key": event_key(event)})
+            sender = self._note_sender(event, masked)
+            if sender is not None:
+                senders.append(sender)
+        return PreparedBatch(events, _sender_rows(senders))
+
+    def _mask_safely(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The masked event; if masking fails, only its kind, time and hashed sender (never the raw event)."""
+        try:
+            return self.mask(event)
+        except Exception as error:  # the message names no value: the error's text might
+            kind, reason = event.get("event"), type(error).__name__
+            logger.error("Could not mask a %s event (%s): stored without its content.", kind, reason)
+            return withheld_event(event)
+
+    def store(self, prepared: PreparedBatch) -> None:
+        """Events and senders in one transaction, each row inserted only if absent (redeliveries); raises on a
+        database error, and the caller retries the same batch (the log consumer, which acks only after this)."""
+        with self.engine.begin() as connection:
+            if prepared.events:
+                connection.execute(_insert_if_absent(self.engine, ConversationEvent, ["event_key"]), prepared.events)
+            if prepared.senders:
+                connection.execute(_insert_if_absent(self.engine, ConversationSender, ["sender_hash"]),
+                                   prepared.senders)
+
+    def forget_senders(self, prepared: PreparedBatch) -> None:
+        """After a batch was given up: its senders are sealed again the next time they speak."""
+        for sender_hash in prepared.sender_hashes:
+            self._known_senders.pop(sender_hash, None)
+
+    def write_or_log(self, batch: list[dict[str, Any] | None]) -> None:
+        """The in-process writer: events, then senders, each logged and dropped on a database error (the
+        conversation goes on; a sender is sealed again on their next message)."""
+        prepared = self.prepare(batch)
+        if prepared.events:
+            self._store(prepared.events)
+        if prepared.senders:
+            self._store_senders(prepared)
+
+    def _store(self, rows: list[dict[str, Any]]) -> None:
+        """One bulk insert per batch (no ORM objects: this thread shares the GIL with the Rasa server)."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(_insert_if_absent(self.engine, ConversationEvent, ["event_key"]), rows)
+        except sa.exc.SQLAlchemyError:
+            logger.exception("Could not store %d event(s) in the conversation log.", len(rows))
+
+    def _store_senders(self, prepared: PreparedBatch) -> None:
+        """Insert-if-absent, one row per sender; the log line names hashes only."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(_insert_if_absent(self.engine, ConversationSender, ["sender_hash"]),
+                                   prepared.senders)
+        except sa.exc.SQLAlchemyError:
+            logger.exception("Could not store the sealed ids of %s.", ", ".join(prepared.sender_hashes))
+            self.forget_senders(prepared)
+
+
+class MaskingSQLEventBroker(ConversationLogWriter, SQLEventBroker):
     """Rasa `SQLEventBroker` that stores each event masked (bot.masking.mask_event) with a hashed sender."""
 
     Base = Base
@@ -180,16 +314,11 @@ class MaskingSQLEventBroker(SQLEventBroker):
     ) -> None:
         # The parent's __init__ builds its URL from dialect/host/db pieces; we take one URL instead.
         self.url = url or resolve_database_url()
-        prepare_database(self.url)
-        safe_url = make_url(self.url).render_as_string(hide_password=True)
-        logger.debug("MaskingSQLEventBroker: connecting to %s", safe_url)
-        self.engine = create_engine(self.url, **engine_kwargs)
-        ensure_schema(self.engine)  # migrated here in development; refused in production until `bot migrate` ran
+        engine = open_log_database(self.url, **engine_kwargs)
+        ConversationLogWriter.__init__(
+            self, engine, echo_memory_seconds=echo_memory_seconds, echo_memory_conversations=echo_memory_conversations
+        )
         self.sessionmaker = sessionmaker(bind=self.engine)
-        self._memory = _ConversationMemory(echo_memory_seconds, echo_memory_conversations)
-        # Senders whose sealed id is stored (or about to be): one row per sender, nothing to do on later turns.
-        # Like the echo memory, only the writer thread touches it.
-        self._known_senders: OrderedDict[str, None] = OrderedDict()
         # Masking and writing happen on one background thread, in order and in batches, so neither a long
         # message nor a database commit ever blocks the Rasa server's event loop.
         self._pending: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -223,42 +352,11 @@ class MaskingSQLEventBroker(SQLEventBroker):
             logger.warning("MaskingSQLEventBroker ignores unknown options: %s", ", ".join(sorted(options)))
         return cls(resolve_database_url(url), **memory_options)
 
-    def mask(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Mask one event, using (and updating) what this conversation revealed before."""
-        state = self._memory.get(hash_sender_id(event.get("sender_id")) or "")
-        kind = event.get("event")
-        found = personal_values(event)
-        if kind == "user" and state.expected:
-            found.update(expected_reply_values(state.expected, event.get("text")))
-        masked = mask_event(event, {**state.values, **found})
-        _remember(state.values, found)
-        if kind == "slot" and event.get("name") == REQUESTED_SLOT:
-            value = event.get("value")
-            state.expected = value if isinstance(value, str) and value in PERSONAL_FIELDS else None
-        elif kind == "bot" and asks_for_code(event.get("text")):
-            state.expected = "sms_code"
-        elif kind == "user" or (kind == "active_loop" and not event.get("name")):
-            state.expected = None  # answered (a re-ask sets it again), or the form ended
-        return masked
-
     def publish(self, event: dict[str, Any]) -> None:
         """Queue the raw event: Rasa calls this on its event loop, so it must stay cheap whatever the event.
         The writer thread masks it (in order, with the conversation's memory) and stores only the masked copy;
         the raw event lives nowhere but in this in-memory queue."""
         self._pending.put(dict(event))
-
-    def _note_sender(self, event: dict[str, Any], masked: dict[str, Any]) -> _NewSender | None:
-        """The sender to seal and store, the first time one of their user events is seen (writer thread)."""
-        sender_id, sender_hash = event.get("sender_id"), masked.get("sender_id")
-        if event.get("event") != "user" or sender_id is None or not sender_hash or sender_hash == sender_id:
-            return None  # nothing to seal (no id, or it was already a hash)
-        if sender_hash in self._known_senders:
-            self._known_senders.move_to_end(sender_hash)
-            return None
-        self._known_senders[sender_hash] = None
-        while len(self._known_senders) > KNOWN_SENDERS_IN_MEMORY:
-            self._known_senders.popitem(last=False)
-        return _NewSender(sender_hash, str(sender_id), event.get("input_channel"), event.get("timestamp"))
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until every published event is masked and stored (tests and shutdown)."""
@@ -271,7 +369,7 @@ class MaskingSQLEventBroker(SQLEventBroker):
             while len(batch) < BATCH_SIZE and not self._pending.empty():
                 batch.append(self._pending.get_nowait())
             try:
-                self._write_batch(batch)
+                self.write_or_log(batch)
             except Exception:  # the thread must live on, or every later event is lost
                 logger.exception("Could not write %d queued event(s) to the conversation log.", len(batch))
             finally:
@@ -281,62 +379,6 @@ class MaskingSQLEventBroker(SQLEventBroker):
             del batch  # raw events must not outlive their turn in the queue
             if stop:
                 return
-
-    def _write_batch(self, batch: list[dict[str, Any] | None]) -> None:
-        events: list[dict[str, Any]] = []
-        senders: list[_NewSender] = []
-        for event in batch:
-            if event is None:
-                continue
-            masked = self._mask_safely(event)
-            events.append(masked)
-            sender = self._note_sender(event, masked)
-            if sender is not None:
-                senders.append(sender)
-        if events:
-            self._store(events)
-        if senders:
-            self._store_senders(senders)
-
-    def _mask_safely(self, event: dict[str, Any]) -> dict[str, Any]:
-        """The masked event; if masking fails, only its kind, time and hashed sender (never the raw event)."""
-        try:
-            return self.mask(event)
-        except Exception as error:  # the message names no value: the error's text might
-            kind, reason = event.get("event"), type(error).__name__
-            logger.error("Could not mask a %s event (%s): stored without its content.", kind, reason)
-            return withheld_event(event)
-
-    def _store(self, events: list[dict[str, Any]]) -> None:
-        """One bulk insert per batch (no ORM objects: this thread shares the GIL with the Rasa server).
-
-        A database error is logged, not raised: the conversation goes on.
-        """
-        try:
-            with self.engine.begin() as connection:
-                connection.execute(ConversationEvent.__table__.insert(), [_row_values(e) for e in events])
-        except sa.exc.SQLAlchemyError:
-            logger.exception("Could not store %d event(s) in the conversation log.", len(events))
-
-    def _store_senders(self, senders: list[_NewSender]) -> None:
-        """Insert-if-absent, one row per sender. On a database error the senders are forgotten, so a later
-        message of theirs tries again; the log line names hashes only."""
-        rows = [
-            {
-                "sender_hash": s.sender_hash,
-                "sealed_sender_id": seal(s.sender_id),
-                "channel": s.channel,
-                "first_seen": s.timestamp if s.timestamp is not None else time.time(),
-            }
-            for s in {s.sender_hash: s for s in senders}.values()
-        ]
-        try:
-            with self.engine.begin() as connection:
-                connection.execute(_insert_if_absent(self.engine, rows))
-        except sa.exc.SQLAlchemyError:
-            logger.exception("Could not store the sealed ids of %s.", ", ".join(r["sender_hash"] for r in rows))
-            for row in rows:
-                self._known_senders.pop(row["sender_hash"], None)
 
     def iter_events(self, sender_hash: str | None = None, **filters: Any) -> list[dict[str, Any]]:
         """All stored (masked) events, oldest first; see `iter_events` below."""
@@ -350,6 +392,39 @@ class MaskingSQLEventBroker(SQLEventBroker):
         self.engine.dispose()
 
 
+def open_log_database(url: str | URL, **engine_kwargs: Any) -> sa.engine.Engine:
+    """An engine on the conversation log's database, created if needed and at the newest schema (development)
+    or checked to be (production: SchemaNotReady until `python -m bot migrate` ran)."""
+    prepare_database(url)
+    safe_url = make_url(url).render_as_string(hide_password=True)
+    logger.debug("Conversation log: connecting to %s", safe_url)
+    engine = create_engine(url, **engine_kwargs)
+    ensure_schema(engine)
+    return engine
+
+
+def event_key(event: dict[str, Any]) -> str:
+    """The stable id of one raw event: a keyed hash (HMAC-SHA256 under PII_HASH_SECRET, like the sender hashes) of
+    its canonical JSON, which holds the sender id and Rasa's creation timestamp. The same event delivered twice
+    gives the same key; two events differ at least in their timestamps. Keyed, so the column is no oracle for
+    guessing the personal data the raw event held."""
+    canonical = json.dumps(event, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    secret = secret_from_env("PII_HASH_SECRET", "user ids are hashed").encode("utf-8")
+    return hmac.new(secret, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _sender_rows(senders: list[_NewSender]) -> list[dict[str, Any]]:
+    return [
+        {
+            "sender_hash": s.sender_hash,
+            "sealed_sender_id": seal(s.sender_id),
+            "channel": s.channel,
+            "first_seen": s.timestamp if s.timestamp is not None else time.time(),
+        }
+        for s in {s.sender_hash: s for s in senders}.values()
+    ]
+
+
 def _remember(values: dict[str, str], found: dict[str, str]) -> None:
     """Add what this event revealed to the conversation's memory, keeping only the most recent values."""
     for value, field_name in found.items():
@@ -359,16 +434,17 @@ def _remember(values: dict[str, str], found: dict[str, str]) -> None:
         del values[next(iter(values))]
 
 
-def _insert_if_absent(engine: sa.engine.Engine, rows: list[dict[str, Any]]) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL): another replica may have stored the sender."""
-    table = ConversationSender.__table__
+def _insert_if_absent(engine: sa.engine.Engine, model: Any, keys: list[str]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL), for executemany: another replica may have stored
+    the sender, a redelivered event is already there."""
+    table = model.__table__
     if engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif engine.dialect.name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
-    else:  # other databases: plain inserts (a duplicate fails the batch, which is retried later)
-        return table.insert().values(rows)
-    return insert(table).values(rows).on_conflict_do_nothing(index_elements=["sender_hash"])
+    else:  # other databases: plain inserts (a duplicate fails the batch)
+        return table.insert()
+    return insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 def _row_values(event: dict[str, Any]) -> dict[str, Any]:

@@ -62,11 +62,13 @@ CHECKS: dict[str, list[Callable[[], list[str]]]] = {
     "actions": [_secrets("ACTION_SERVER_TOKEN")],
     "console": [_secrets("PII_HASH_SECRET", "PII_SEAL_KEY", "RASA_API_TOKEN"), _console_cookie],
     "services": [_secrets("SERVICES_SECRET_KEY")],
+    "log-consumer": [_secrets("PII_HASH_SECRET", "PII_SEAL_KEY")],  # hashes and seals what it stores
 }
 
 
 def problems(process: str) -> list[str]:
-    """What keeps `process` (rasa, actions, console, services) from starting in production; [] otherwise."""
+    """What keeps `process` (rasa, actions, console, services, log-consumer) from starting in production; [] if
+    nothing."""
     try:
         if govbot_env() != "production":
             return []

@@ -128,6 +128,18 @@ class Settings(SettingsGroup):
         "the masked conversation log and the console's tables (SQLAlchemy URL, e.g. "
         "`postgresql://postgres@127.0.0.1/govbot`)", shown="`sqlite:///var/conversation_log.db`",
     )
+    rabbitmq_url: str | None = setting(
+        "RABBITMQ_URL", None,
+        "the Rasa server publishes its events (raw, like the tracker store) to RabbitMQ, e.g. "
+        "`amqp://guest:guest@127.0.0.1:5672/`, and `python -m bot log-consumer` masks them into the conversation "
+        "log; without it the Rasa server writes the masked log itself",
+    )
+    rabbitmq_queue: str = setting(
+        "RABBITMQ_QUEUE", "govbot_events", "the durable queue the log consumer reads (with `RABBITMQ_URL`)"
+    )
+    rabbitmq_exchange: str = setting(
+        "RABBITMQ_EXCHANGE", "govbot-events", "the fanout exchange the Rasa server publishes to (with `RABBITMQ_URL`)"
+    )
     # Loopback unless a deployer opens it: the webhooks are usually reached through a reverse proxy.
     rasa_host: str = setting("RASA_HOST", "127.0.0.1", "the Rasa server's interface (webhooks: open it through a "
                              "reverse proxy)")

@@ -96,3 +96,19 @@ def test_the_conversation_log_finds_what_it_subclasses() -> None:
     assert parameters(SQLEventBroker.publish) == ["self", "event"]
     assert inspect.ismethod(SQLEventBroker.from_endpoint_config)
     assert hasattr(SQLEventBroker, "session_scope")
+
+
+def test_the_pika_broker_takes_the_keys_the_configured_broker_gives_it() -> None:
+    from rasa.core.brokers.pika import PikaEventBroker
+
+    from bot.settings import Settings
+    from bot.stores import pika_endpoint
+
+    accepted = set(parameters(PikaEventBroker.__init__))
+    given = pika_endpoint(Settings.from_env({"RABBITMQ_URL": "amqp://u:p@h:5672/"})).kwargs
+    assert set(given) <= accepted, set(given) - accepted
+    assert inspect.ismethod(PikaEventBroker.from_endpoint_config)
+    # The log consumer declares the exchange and the queue as Rasa does (a different declaration is refused).
+    source = inspect.getsource(PikaEventBroker)
+    assert "declare_exchange(\n            self.exchange_name, type=aio_pika.ExchangeType.FANOUT\n        )" in source
+    assert "declare_queue(queue_name, durable=True)" in source
