@@ -96,6 +96,16 @@ async def test_the_limit_is_a_sliding_window_of_accepted_messages(backend: str) 
     assert decisions == [allowed for _, _, allowed in script]
 
 
+@pytest.mark.parametrize("backend", ["redis", "redis, two replicas"])
+async def test_a_message_whose_time_was_taken_later_but_arrived_first_still_counts(backend: str) -> None:
+    """Messages sent at once take their time before their turn in Redis (or on replicas whose clocks differ a
+    little): one stamped later that arrives first must count for those stamped earlier. pyrate-limiter's own script
+    counted only entries up to the new one's time, and let 14 of 25 simultaneous messages through a limit of 12."""
+    messages = [(START_MS + offset, "webchat:flooder") for offset in (300, 200, 100, 0)]
+    decisions = await Backend(BACKENDS[backend]).decide(messages, limit=2, window=10)
+    assert decisions == [True, True, False, False]
+
+
 def reference(messages: list[tuple[int, str]], limit: int, window_ms: int) -> list[bool]:
     """The rule written out: allowed when fewer than `limit` allowed messages lie within the last window."""
     accepted: dict[str, list[int]] = {}
