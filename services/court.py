@@ -12,7 +12,6 @@ never a party's name.
 from __future__ import annotations
 
 import logging
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -22,6 +21,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.case_numbers import normalise_case_number
 from bot.clock import CHINA_TZ
 from services import idempotency
 from services.auth import Principal
@@ -45,42 +45,12 @@ logger = logging.getLogger("services.court")
 
 KIND_COURT = "court"
 KIND_PROCURATORATE = "procuratorate"
-MAX_CASE_NUMBER_INPUT = 60  # longer: not a case number (invalid_case_number)
 MAX_PATH_INPUT = 200  # longer path parameters are refused before anything reads them
 MAX_HEARING_ID_INPUT = 20
 MAX_AGREEMENT_TEXT = 5000
 INSERT_ATTEMPTS = 3
 
 # --- case numbers (案号): the usual writings, one canonical form ------------------------------------------------------
-
-# Round brackets as typed on any keyboard, the official hexagonal 〔〕 and square ones.
-_BRACKETS = str.maketrans({"〔": "(", "〕": ")", "[": "(", "]": ")", "【": "(", "】": ")", "﹝": "(", "﹞": ")"})
-# 最高法, a province's abbreviation, 兵 (兵团) or 军 (military courts); then the court's digits (none for a high court).
-_ORGAN = "最高法|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼兵军]"
-_CASE_NUMBER = re.compile(
-    rf"\(((?:19|20)\d{{2}})\)({_ORGAN})(\d{{0,4}})((?:(?!号)[\u4e00-\u9fff]){{1,4}})(\d{{1,6}})号"
-)
-_BARE_YEAR = re.compile(r"((?:19|20)\d{2})(?=\D)")
-
-
-def normalise_case_number(text: str | None) -> str | None:
-    """(2020)浙0106民初1234号 from the usual writings (（）〔〕[] brackets, full-width digits, spaces, without the
-    trailing 号, without brackets round the year); None when it is not a case number."""
-    if not isinstance(text, str) or len(text) > MAX_CASE_NUMBER_INPUT:
-        return None
-    value = "".join(unicodedata.normalize("NFKC", text).split()).translate(_BRACKETS)
-    if not value.startswith("(") and _BARE_YEAR.match(value):
-        value = _BARE_YEAR.sub(r"(\1)", value, count=1)
-    if not value.endswith("号"):
-        value += "号"
-    match = _CASE_NUMBER.fullmatch(value)
-    if match is None:
-        return None
-    year, organ, court, kind, number = match.groups()
-    if int(number) == 0:
-        return None
-    return f"({year}){organ}{court}{kind}{int(number)}号"
-
 
 def clean_case_number(rules: CourtRules, raw: str | None) -> str:
     case_number = normalise_case_number(raw)

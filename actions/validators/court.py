@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from actions.validators.common import CONFIRMED, DECLINED, FULLWIDTH, REFUSAL, Invalid, Result, Valid
-from integrations.services.court import normalise_case_number
+from bot.case_numbers import normalise_case_number
 
 AGREED, REFUSED = "agreed", "refused"
 # "不同意在线开庭，我去法院" holds 同意: a refusal is looked for first.

@@ -4,16 +4,12 @@ mediation agreements; 检察院 video hearings).
 Every personal call needs a verified identity (token + the chat user it was issued to). A case number of someone
 else's case is rejected exactly like one nobody has (`case_not_found`). The consent and the signature carry an
 idempotency key, so a retried message never records twice; the reads are retried freely. Times are aware
-`datetime`s in China time (+08:00), as the service sends them.
-
-`normalise_case_number` is the same rule the service applies, for display and for checking what a citizen typed
-before asking (the service keeps its own copy: it stands for a separate system).
+`datetime`s in China time (+08:00), as the service sends them. The service reads case numbers in their usual
+writings (bot.case_numbers).
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,35 +18,6 @@ from urllib.parse import quote
 from integrations.services.base import BaseServiceClient
 
 PREFIX = "/api/v1/court"
-MAX_CASE_NUMBER_INPUT = 60
-
-_BRACKETS = str.maketrans({"〔": "(", "〕": ")", "[": "(", "]": ")", "【": "(", "】": ")", "﹝": "(", "﹞": ")"})
-_ORGAN = "最高法|[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼兵军]"
-_CASE_NUMBER = re.compile(
-    rf"\(((?:19|20)\d{{2}})\)({_ORGAN})(\d{{0,4}})((?:(?!号)[\u4e00-\u9fff]){{1,4}})(\d{{1,6}})号"
-)
-_BARE_YEAR = re.compile(r"((?:19|20)\d{2})(?=\D)")
-
-
-def normalise_case_number(text: str | None) -> str | None:
-    """The canonical case number, e.g. (2020)浙0106民初1234号, from the usual writings: （）, 〔〕 or [] brackets,
-    full-width digits, spaces, without the trailing 号, without brackets round the year. None if it is not one."""
-    if not isinstance(text, str) or len(text) > MAX_CASE_NUMBER_INPUT:
-        return None
-    value = "".join(unicodedata.normalize("NFKC", text).split()).translate(_BRACKETS)
-    if not value.startswith("(") and _BARE_YEAR.match(value):
-        value = _BARE_YEAR.sub(r"(\1)", value, count=1)
-    if not value.endswith("号"):
-        value += "号"
-    match = _CASE_NUMBER.fullmatch(value)
-    if match is None:
-        return None
-    year, organ, court, kind, number = match.groups()
-    if int(number) == 0:
-        return None
-    return f"({year}){organ}{court}{kind}{int(number)}号"
-
-
 @dataclass(frozen=True)
 class CourtRules:
     faq: dict[str, str]  # online_refusal, online_how, identity_check, mediation_effect, litigation_fee, case_stages,

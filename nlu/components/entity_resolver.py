@@ -20,6 +20,7 @@ from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.case_numbers import normalise_case_number
 from nlu.gazetteer import load_all
 
 PRIORITY = {"RegexEntityExtractor": 0, "GazetteerEntityExtractor": 1}
@@ -31,23 +32,10 @@ PRECISE = set(PRIORITY)
 FOREIGN_NICKNAMES = {"德州": "美国", "加州": "美国", "新州": "澳大利亚"}
 
 
-# A case number's usual writings -> the canonical (2020)浙0106民初1234号: half-width brackets, no spaces, ASCII
-# digits, Simplified characters, a final 号 (also for 號 or none).
-CASE_NUMBER_CHARS = str.maketrans({
-    "（": "(", "〔": "(", "【": "(", "[": "(", "［": "(", "）": ")", "〕": ")", "】": ")", "]": ")", "］": ")",
-    "號": "号", "執": "执", "終": "终", "滬": "沪", "粵": "粤", "審": "审", "復": "复",
-    **{chr(0xFF10 + d): str(d) for d in range(10)},
-})
-
-
-def normalise_case_number(value: str) -> str:
-    text = "".join(str(value).split()).translate(CASE_NUMBER_CHARS)
-    return text if not text or text.endswith("号") else text + "号"
-
-
 def normalise(entity: dict[str, Any]) -> dict[str, Any]:
     if entity.get("entity") == "case_number" and isinstance(entity.get("value"), str):
-        return {**entity, "value": normalise_case_number(entity["value"])}
+        # a writing the canonical form does not know stays as written: the form explains what is wrong with it
+        return {**entity, "value": normalise_case_number(entity["value"]) or entity["value"]}
     return entity
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, StrictBool, StrictInt, constr
 from sqlalchemy.orm import Session
 
+from bot import case_numbers
 from services import court, idempotency
 from services.auth import LEVEL_IDENTITY, Principal, require_level
 from services.court_rules import CourtRules
@@ -33,7 +34,7 @@ class SignatureBody(BaseModel):
 
 
 class MediationVersionBody(BaseModel):
-    case_number: constr(max_length=court.MAX_CASE_NUMBER_INPUT)  # type: ignore[valid-type]
+    case_number: constr(max_length=case_numbers.MAX_INPUT)  # type: ignore[valid-type]
     text: constr(min_length=1, max_length=court.MAX_AGREEMENT_TEXT)  # type: ignore[valid-type]
 
 

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
+from bot.case_numbers import normalise_case_number
 from bot.settings import SandboxSettings
 from integrations.services import CourtClient, ServiceClientSettings, ServiceRejected, idempotency_key
-from integrations.services.court import CourtCase, CourtRules, Hearing, Mediation, normalise_case_number
+from integrations.services.court import CourtCase, CourtRules, Hearing, Mediation
 from tests.integrations.test_clients import chat_user, verified
 from tests.services.conftest import serving
 

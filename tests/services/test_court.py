@@ -17,10 +17,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 
+from bot.case_numbers import normalise_case_number
 from bot.settings import SandboxSettings
-from integrations.services.court import normalise_case_number as client_normalise
 from services.app import create_app
-from services.court import normalise_case_number
 from services.court_rules import load_court_rules
 from services.db import alembic_config, create_db_engine
 from services.masking import mask_text
@@ -170,7 +169,6 @@ def test_a_broken_configuration_stops_the_start(make_client, tmp_path: Path, cha
 )
 def test_case_numbers_in_their_usual_writings(typed, canonical):
     assert normalise_case_number(typed) == canonical
-    assert client_normalise(typed) == canonical  # the bot's copy follows the same rule
 
 
 @pytest.mark.parametrize("typed", ["（2020）浙0106民初1234号", "〔2020〕浙0106民初1234", "[2020]浙0106民初1234号 "])

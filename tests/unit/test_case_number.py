@@ -10,8 +10,9 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.loading import load_data
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.case_numbers import normalise_case_number
 from bot.settings import ROOT
-from nlu.components.entity_resolver import EntityResolver, normalise_case_number
+from nlu.components.entity_resolver import EntityResolver
 
 
 def case_number_regex() -> re.Pattern[str]:
