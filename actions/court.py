@@ -32,7 +32,9 @@ from actions.validators.common import CONFIRMED, DECLINED, Invalid, chinese_date
 from actions.validators.court import AGREED, REFUSED, validate_case_number, validate_choice, validate_consent
 from actions.wording import Wording
 from integrations.services import ServiceRejected, ServiceUnavailable, idempotency_key
-from integrations.services.court import Hearing, Mediation, MediationParty
+from integrations.services.court import Hearing, Mediation
+from integrations.services.court import hearing_from_json as hearing_of
+from integrations.services.court import mediation_from_json as mediation_of
 
 logger = logging.getLogger(__name__)
 
@@ -64,27 +66,6 @@ RULE_TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
 # -- the service's objects in slots (JSON) -------------------------------------------------------------------------
 
 
-def _moment(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def hearing_of(data: dict[str, Any]) -> Hearing:
-    fields = {name: data.get(name) for name in Hearing.__dataclass_fields__}
-    return Hearing(**fields | {"scheduled_at": _moment(data["scheduled_at"]), "consent_at": _moment(data["consent_at"]),
-                               "already_recorded": bool(data.get("already_recorded"))})
-
-
-def mediation_of(data: dict[str, Any]) -> Mediation:
-    fields = {name: data.get(name) for name in Mediation.__dataclass_fields__}
-    parties = tuple(MediationParty(**party | {"signed_at": _moment(party.get("signed_at"))})
-                    for party in data["parties"])
-    return Mediation(**fields | {"parties": parties, "waiting_for": tuple(data.get("waiting_for") or ()),
-                                 "published_at": _moment(data.get("published_at")),
-                                 "my_signed_at": _moment(data.get("my_signed_at")),
-                                 "already_signed": bool(data.get("already_signed")),
-                                 "created": bool(data.get("created"))})
-
-
 MODE_PARTS = {"pending": "utter_court_mode_pending", "online": "utter_court_mode_online",
               "in_person": "utter_court_mode_in_person"}
 HEARING_NAMES = {"court": "utter_court_hearing_name_court", "procuratorate": "utter_court_hearing_name_procuratorate"}
@@ -103,13 +84,11 @@ def moment_text(moment: datetime | None) -> str:
 
 
 def hearing_text(hearing: Hearing, words: Wording) -> str:
+    said = {"organ": hearing.organ, "time": moment_text(hearing.scheduled_at), "place": hearing.place,
+            "mode": words.part(MODE_PARTS[hearing.mode])}
     if hearing.kind == "procuratorate":
-        return words.part("utter_court_hearing_item_procuratorate", organ=hearing.organ, subject=hearing.subject or "",
-                          time=moment_text(hearing.scheduled_at), place=hearing.place,
-                          mode=words.part(MODE_PARTS[hearing.mode]))
-    return words.part("utter_court_hearing_item", organ=hearing.organ, case_number=hearing.case_number or "",
-                      time=moment_text(hearing.scheduled_at), place=hearing.place,
-                      mode=words.part(MODE_PARTS[hearing.mode]))
+        return words.part("utter_court_hearing_item_procuratorate", subject=hearing.subject or "", **said)
+    return words.part("utter_court_hearing_item", case_number=hearing.case_number or "", **said)
 
 
 def hearing_listing(hearings: list[Hearing], words: Wording) -> str:
@@ -145,13 +124,16 @@ async def rule_answer(tracker: Tracker) -> str | None:
     return rules.faq.get(key)
 
 
-async def answer_unsure_rule_question(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> bool:
-    """The NLU was unsure, most likely of a court service: a question about the rules is answered from them."""
+def asks_about_rules(tracker: Tracker) -> bool:
+    """A question that names no case and is not about the citizen ("诉讼费什么时候交", not "检察院通知我…什么时候")."""
     text = tracker.latest_message.get("text") or ""
     named = any(e.get("entity") == "case_number" for e in tracker.latest_message.get("entities") or [])
-    if named or not QUESTION.search(text) or OWN.search(text):
-        return False
-    answer = await rule_answer(tracker)
+    return bool(QUESTION.search(text)) and not named and not OWN.search(text)
+
+
+async def answer_unsure_rule_question(dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> bool:
+    """A rule question read as (or most likely as) a court request: the rule is the answer, nothing is asked."""
+    answer = await rule_answer(tracker) if asks_about_rules(tracker) else None
     if answer is not None:
         dispatcher.utter_message(response="utter_court_rule_answer_first", answer=answer)
     return answer is not None
@@ -188,20 +170,15 @@ class CourtForm(IdentityMixin, GovFormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, requested: str | None
     ) -> Updates | None:
         updates = await super().before_validation(dispatcher, tracker, requested)
-        text = tracker.latest_message.get("text") or ""
-        named = any(e.get("entity") == "case_number" for e in tracker.latest_message.get("entities") or [])
-        if updates is not None or named or not QUESTION.search(text):
+        if updates is not None:
             return updates
         if requested is None:
-            # "诉讼费什么时候交" read as a request: the rule is the answer, and nobody is asked who they are; a message
-            # about oneself ("检察院通知我参加听证，什么时候") is the citizen's own matter.
-            if latest_intent(tracker)[0] not in RULE_INTENTS or OWN.search(text):
-                return None
-            answer = await rule_answer(tracker)
-            if answer is None:
-                return None
-            dispatcher.utter_message(response="utter_court_rule_answer_first", answer=answer)
-            return {"court_result": ANSWERED}
+            if latest_intent(tracker)[0] in RULE_INTENTS and await answer_unsure_rule_question(dispatcher, tracker, {}):
+                return {"court_result": ANSWERED}
+            return None
+        named = any(e.get("entity") == "case_number" for e in tracker.latest_message.get("entities") or [])
+        if named or not QUESTION.search(tracker.latest_message.get("text") or ""):
+            return None
         if requested == "court_consent":
             # A question is never the decision ("不同意的话可以吗"): answered, then the decision is asked again.
             answer = await rule_answer(tracker)
@@ -294,10 +271,7 @@ class ValidateCourtHearingForm(CourtForm):
         self, value: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Updates | Invalid:
         items = tracker.get_slot("court_items") or []
-        if value.isdigit():
-            chosen = items[int(value) - 1] if int(value) <= len(items) else None
-        else:
-            chosen = next((item for item in items if item.get("case_number") == value), None)
+        chosen = picked(items, value)
         if chosen is None:
             return Invalid("utter_invalid_court_choice", {"count": len(items)})
         return {"court_hearing": chosen["hearing_id"]}
@@ -321,6 +295,13 @@ class ValidateCourtHearingForm(CourtForm):
             return self.settle("rejected") | {services.RESULT_SLOT: services.result(HEARING, "rejected")}
         return {"court_consent": value, "court_result": plain(hearing),
                 services.RESULT_SLOT: services.result(HEARING, "completed", hearing.hearing_id)}
+
+
+def picked(items: list[dict[str, Any]], value: str) -> dict[str, Any] | None:
+    """The item of a list shown to the citizen, by its number ("2") or its case number."""
+    if value.isdigit():
+        return items[int(value) - 1] if 1 <= int(value) <= len(items) else None
+    return next((item for item in items if item.get("case_number") == value), None)
 
 
 def chosen_hearing(tracker: Tracker) -> dict[str, Any] | None:
@@ -380,12 +361,13 @@ class ValidateMediationSignForm(CourtForm):
     async def after_case_number(
         self, value: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Updates | Invalid:
-        if not value.isdigit():
+        if not value.isdigit():  # a case number: any of hers, listed or not
             return {"case_number": value, "court_agreement": None}
         items = tracker.get_slot("court_items") or []
-        if int(value) > len(items):
+        chosen = picked(items, value)
+        if chosen is None:
             return Invalid("utter_invalid_court_choice", {"count": len(items)})
-        return {"case_number": items[int(value) - 1]["case_number"], "court_agreement": None}
+        return {"case_number": chosen["case_number"], "court_agreement": None}
 
     async def load_agreement(
         self, case_number: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -122,7 +122,8 @@ def _case(data: dict[str, Any]) -> CourtCase:
     )
 
 
-def _hearing(data: dict[str, Any]) -> Hearing:
+def hearing_from_json(data: dict[str, Any]) -> Hearing:
+    """A hearing as the service sends it (or as a slot keeps it: the same JSON)."""
     return Hearing(
         hearing_id=data["hearing_id"],
         kind=data["kind"],
@@ -142,7 +143,8 @@ def _hearing(data: dict[str, Any]) -> Hearing:
     )
 
 
-def _mediation(data: dict[str, Any], created: bool = False) -> Mediation:
+def mediation_from_json(data: dict[str, Any], created: bool | None = None) -> Mediation:
+    """An agreement as the service sends it (or as a slot keeps it, `created` included)."""
     return Mediation(
         case_number=data["case_number"],
         court=data["court"],
@@ -160,7 +162,7 @@ def _mediation(data: dict[str, Any], created: bool = False) -> Mediation:
         next_step=data["next_step"],
         voided_versions=int(data.get("voided_versions") or 0),
         already_signed=bool(data.get("already_signed")),
-        created=created,
+        created=bool(data.get("created")) if created is None else created,
     )
 
 
@@ -194,7 +196,7 @@ class CourtClient(BaseServiceClient):
     async def list_hearings(self, *, token: str, chat_user: str) -> list[Hearing]:
         """The person's court hearings and procuratorate hearings of today and later, soonest first."""
         _, data = await self._request("GET", f"{PREFIX}/hearings", token=token, chat_user=chat_user)
-        return [_hearing(item) for item in data["items"]]
+        return [hearing_from_json(item) for item in data["items"]]
 
     async def give_consent(
         self, *, token: str, chat_user: str, idempotency_key: str, hearing_id: str, agree: bool
@@ -214,12 +216,12 @@ class CourtClient(BaseServiceClient):
             chat_user=chat_user,
             idempotency_key=idempotency_key,
         )
-        return _hearing(data)
+        return hearing_from_json(data)
 
     async def list_mediations(self, *, token: str, chat_user: str) -> list[Mediation]:
         """The agreements of the person's cases (with `signed_by_me`), the most recently published first."""
         _, data = await self._request("GET", f"{PREFIX}/mediations", token=token, chat_user=chat_user)
-        return [_mediation(item) for item in data["items"]]
+        return [mediation_from_json(item) for item in data["items"]]
 
     async def get_mediation(self, *, token: str, chat_user: str, case_number: str) -> Mediation:
         """The current agreement of one of the person's cases: full text and who has signed.
@@ -230,7 +232,7 @@ class CourtClient(BaseServiceClient):
         _, data = await self._request(
             "GET", f"{_case_path(case_number)}/mediation", token=token, chat_user=chat_user
         )
-        return _mediation(data)
+        return mediation_from_json(data)
 
     async def sign_mediation(
         self, *, token: str, chat_user: str, idempotency_key: str, case_number: str, version: int
@@ -250,4 +252,4 @@ class CourtClient(BaseServiceClient):
             chat_user=chat_user,
             idempotency_key=idempotency_key,
         )
-        return _mediation(data, created=status == 201)
+        return mediation_from_json(data, created=status == 201)

@@ -38,6 +38,26 @@ def live_services(sandbox_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator
     _reset_clients()
 
 
+@pytest.fixture(scope="module")
+def own_sandbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A sandbox for one test module, whose records (consents, filings, a moved clock) must not reach the others."""
+    from bot.settings import SandboxSettings
+    from tests.services.conftest import serving
+
+    database = tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2]) / "services.db"
+    with serving(SandboxSettings(database_url=f"sqlite:///{database}")) as url:
+        yield url
+
+
+@pytest.fixture
+def own_services(own_sandbox: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The actions talk to the module's own sandbox (fresh clients: each test has its own event loop)."""
+    monkeypatch.setenv("SERVICES_URL", own_sandbox)
+    _reset_clients()
+    yield own_sandbox
+    _reset_clients()
+
+
 @pytest.fixture
 def services_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Actions talk to a port where nothing listens."""

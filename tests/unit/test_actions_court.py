@@ -3,8 +3,6 @@ signatures, and publish a new agreement version, which must not leak into the ot
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -22,39 +20,17 @@ from actions.court import (
 )
 from actions.validators.common import Invalid, Valid
 from actions.validators.court import validate_case_number, validate_consent
-from bot.settings import SandboxSettings
-from tests.services.conftest import serving
-from tests.unit.conftest import _reset_clients, entity
+from tests.unit.conftest import entity
 from tests.unit.form_chat import FormChat
 
 CHEN = {"name": "陈晓", "id": "330106199503140023", "phone": "13800000001"}
 HUANG = {"name": "黄海", "id": "45010219920605004X", "phone": "13800000003"}
-IDENTITY = ("person_name", "id_number", "phone", "sms_code", "verification_id", "identity_token", "identity_level")
 RENT_CASE, MEDIATION_CASE, LIN_CASE = "(2020)浙0106民初1234号", "(2020)浙0192民初567号", "(2020)浙0106民初9999号"
-_verified: dict[tuple[str, str], dict] = {}
-
-
-@pytest.fixture(scope="module")
-def own_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    database = tmp_path_factory.mktemp("court_actions") / "services.db"
-    with serving(SandboxSettings(database_url=f"sqlite:///{database}")) as url:
-        yield url
 
 
 @pytest.fixture
-def live_services(own_sandbox: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("SERVICES_URL", own_sandbox)
-    _reset_clients()
-    yield own_sandbox
-    _reset_clients()
-
-
-async def verified(chat: FormChat, sandbox_url: str, person: dict[str, str]) -> None:
-    key = (sandbox_url, chat.sender)
-    if key not in _verified:
-        await chat.verify(sandbox_url, person)
-        _verified[key] = {name: chat.slots.get(name) for name in IDENTITY}
-    chat.slots.update(_verified[key])
+def live_services(own_services: str) -> str:
+    return own_services
 
 
 @pytest.mark.parametrize(("typed", "expected"), [
@@ -82,7 +58,7 @@ def test_consent_is_read_refusal_first(typed: str, expected: str) -> None:
 async def test_her_cases_and_one_by_number_and_none_of_somebody_elses(live_services: str, domain: dict) -> None:
     chat = FormChat(domain, "court-chen-cases", "court_case_form", ValidateCourtCaseForm())
     await chat.say("我的案子到哪一步了", intent="court_case_query")
-    await verified(chat, live_services, CHEN)
+    await chat.verified(live_services, CHEN)
     assert chat.slots["requested_slot"] is None
     listed = await chat.action(ActionCourtCases())
     assert RENT_CASE in listed.text and MEDIATION_CASE in listed.text and "房屋租赁合同纠纷" in listed.text
@@ -111,7 +87,7 @@ async def test_a_rule_question_read_as_a_request_is_answered_and_nothing_is_aske
 async def test_she_agrees_to_the_online_hearing_once(live_services: str, domain: dict) -> None:
     chat = FormChat(domain, "court-chen-hearing", "court_hearing_form", ValidateCourtHearingForm())
     await chat.say("我的案子什么时候开庭", intent="court_hearing_query")
-    await verified(chat, live_services, CHEN)
+    await chat.verified(live_services, CHEN)
     assert chat.slots["court_hearing"] == "H0001" and chat.slots["requested_slot"] == "court_consent"
     shown = await chat.action(ActionAskCourtConsent())
     assert RENT_CASE in shown.text and "10:00" in shown.text and "第三法庭" in shown.text
@@ -130,7 +106,7 @@ async def test_she_agrees_to_the_online_hearing_once(live_services: str, domain:
     assert "已记录：您同意在线参加" in done.text and "人脸" in done.text
 
     again = FormChat(domain, "court-chen-hearing", "court_hearing_form", ValidateCourtHearingForm())
-    again.slots.update(_verified[(live_services, "court-chen-hearing")])
+    await again.verified(live_services, CHEN)
     listed = await again.say("开庭时间再说一下", intent="court_hearing_query")
     assert "在线（视频）参加" in listed.text and again.slots["requested_slot"] is None  # nothing asked again
     hearings = await services.court().list_hearings(token=again.slots["identity_token"], chat_user=again.sender)
@@ -141,7 +117,7 @@ async def test_a_procuratorate_hearing_may_be_refused(live_services: str, domain
     chat = FormChat(domain, "court-huang", "court_hearing_form", ValidateCourtHearingForm())
     started = await chat.say("检察院通知我参加听证，是什么时候", intent="court_hearing_query")
     assert not started.messages and chat.slots["requested_slot"] == "person_name"  # his own hearing, not a rule
-    await verified(chat, live_services, HUANG)
+    await chat.verified(live_services, HUANG)
     shown = await chat.action(ActionAskCourtConsent())
     assert "杭州市西湖区人民检察院" in shown.text and "14:30" in shown.text and "视频" in shown.text
     await chat.say("不同意，我到现场参加")
@@ -152,7 +128,7 @@ async def test_a_procuratorate_hearing_may_be_refused(live_services: str, domain
 async def test_she_signs_once_and_a_new_version_is_asked_again(live_services: str, domain: dict) -> None:
     chat = FormChat(domain, "court-chen-sign", "mediation_sign_form", ValidateMediationSignForm())
     await chat.say("我要签调解协议", intent="mediation_sign")
-    await verified(chat, live_services, CHEN)
+    await chat.verified(live_services, CHEN)
     assert chat.slots["case_number"] == MEDIATION_CASE and chat.slots["requested_slot"] == "court_confirm"
     text = await chat.action(ActionAskCourtConfirm())
     assert "第1版" in text.text and "6,999元" in text.text and "被告 杭州优选汇电子商务有限公司：已签署" in text.text
@@ -171,7 +147,7 @@ async def test_she_signs_once_and_a_new_version_is_asked_again(live_services: st
     assert "尚待被告杭州优选汇电子商务有限公司签署" in signed.text
 
     again = FormChat(domain, "court-chen-sign", "mediation_sign_form", ValidateMediationSignForm())
-    again.slots.update(_verified[(live_services, "court-chen-sign")])
+    await again.verified(live_services, CHEN)
     text = f"签一下{MEDIATION_CASE}的调解协议"
     repeat = await again.say(text, intent="mediation_sign", entities=[entity("case_number", MEDIATION_CASE, text)])
     assert "无需重复签署" in repeat.text and again.slots["requested_slot"] is None

@@ -8,8 +8,6 @@ here; dates are never assumed, only compared with the service's own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
@@ -23,31 +21,16 @@ from actions.vehicle_transfer import (
     ValidateVehicleTransferForm,
     ValidateVehicleTransferStatusForm,
 )
-from bot.settings import SandboxSettings
-from tests.services.conftest import serving
 from tests.unit.conftest import _reset_clients
-from tests.unit.form_chat import FormChat
+from tests.unit.form_chat import IDENTITY_SLOTS, FormChat
 
 HUANG = {"name": "黄海", "id": "45010219920605004X", "phone": "13800000003"}  # 桂A12345, VIN …123456, may transfer
 LIN = {"name": "林悦", "id": "330105199708220039", "phone": "13800000002"}  # 浙A8B9C0, VIN …654321, 2 violations
-IDENTITY = ("person_name", "id_number", "phone", "sms_code", "verification_id", "identity_token", "identity_level")
-_verified: dict[tuple[str, str], dict] = {}  # (sandbox, sender) -> identity slots
-
-
-@pytest.fixture(scope="module")
-def own_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    database = tmp_path_factory.mktemp("vehicle_transfer_actions") / "services.db"
-    with serving(SandboxSettings(database_url=f"sqlite:///{database}")) as url:
-        yield url
 
 
 @pytest.fixture
-def live_services(own_sandbox: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The actions talk to this module's sandbox (fresh clients: each test has its own event loop)."""
-    monkeypatch.setenv("SERVICES_URL", own_sandbox)
-    _reset_clients()
-    yield own_sandbox
-    _reset_clients()
+def live_services(own_services: str) -> str:
+    return own_services
 
 
 def named(text: str, *found: tuple[str, str]) -> list[dict]:
@@ -58,15 +41,6 @@ def named(text: str, *found: tuple[str, str]) -> list[dict]:
 
 def apply_chat(domain: dict, sender: str) -> FormChat:
     return FormChat(domain, sender, "vehicle_transfer_form", ValidateVehicleTransferForm())
-
-
-async def verified(chat: FormChat, sandbox_url: str, person: dict[str, str]) -> None:
-    """The person verified for this chat user, once per sandbox (the token belongs to the chat user)."""
-    key = (sandbox_url, chat.sender)
-    if key not in _verified:
-        await chat.verify(sandbox_url, person)
-        _verified[key] = {name: chat.slots.get(name) for name in IDENTITY}
-    chat.slots.update(_verified[key])
 
 
 def advance(sandbox_url: str, days: int) -> None:
@@ -95,7 +69,7 @@ async def test_the_request_names_plate_and_cities_and_rule_questions_are_answere
                            entities=named(text, ("plate_number", "桂A12345"), ("city", "南宁"), ("city", "青岛")))
     assert chat.slots["plate_number"] == "桂A12345" and chat.slots["vt_city"] == "青岛"  # 南宁 is where it comes from
     assert not start.messages and chat.slots["requested_slot"] == "person_name"
-    await verified(chat, live_services, HUANG)
+    await chat.verified(live_services, HUANG)
     assert chat.slots["requested_slot"] == "vin_tail"  # the plate is not asked again
 
     wrong = await chat.say("123457")
@@ -137,7 +111,7 @@ async def test_huang_hai_transfers_to_qingdao_once_and_the_status_follows_the_cl
 ) -> None:
     chat = apply_chat(domain, "vt-huang")
     await chat.say("我要办车辆转籍", intent="vehicle_transfer_apply")
-    await verified(chat, live_services, HUANG)
+    await chat.verified(live_services, HUANG)
     assert chat.slots["requested_slot"] == "plate_number"
     bad = await chat.say("桂A1234")
     assert "例如：桂A12345" in bad.text and chat.slots["requested_slot"] == "plate_number"
@@ -181,7 +155,7 @@ async def test_huang_hai_transfers_to_qingdao_once_and_the_status_follows_the_cl
     assert "转籍：南宁 → 青岛" in shown.text and "转出地车管所转递电子档案（时限2日）：正在办理，最迟" in shown.text
     assert "转入地车管所接收核查（时限1日）：尚未开始" in shown.text and "无需回南宁验车" in shown.text
     assert all(shown.slots[slot] is None for slot in VEHICLE_SLOTS)
-    identity = {name: chat.slots[name] for name in IDENTITY}
+    identity = {name: chat.slots[name] for name in IDENTITY_SLOTS}
 
     # Asked again: the open application, not a second one.
     again = apply_chat(domain, "vt-huang")
@@ -218,7 +192,7 @@ async def test_lin_yue_learns_nothing_about_other_cars_and_is_refused_with_each_
 ) -> None:
     chat = apply_chat(domain, "vt-lin")
     await chat.say("我的车能转吗", intent="vehicle_transfer_apply")
-    await verified(chat, live_services, LIN)
+    await chat.verified(live_services, LIN)
     assert chat.slots["requested_slot"] == "plate_number"
     await chat.say("桂A12345", entities=[{"entity": "plate_number", "value": "桂A12345"}])
     others = await chat.say("123456")  # 黄海's plate and VIN
@@ -253,7 +227,7 @@ async def test_the_service_down_at_the_vehicle_check_keeps_the_answers_and_retry
 ) -> None:
     chat = apply_chat(domain, "vt-lin")
     await chat.say("转籍", intent="vehicle_transfer_apply")
-    await verified(chat, live_services, LIN)
+    await chat.verified(live_services, LIN)
     chat.slots["requested_slot"] = "plate_number"
     await chat.say("浙A8B9C0", entities=[{"entity": "plate_number", "value": "浙A8B9C0"}])
 
@@ -292,7 +266,7 @@ async def test_the_status_of_a_plate_without_an_application(live_services: str, 
     status = FormChat(domain, "vt-lin", "vehicle_transfer_status_form", ValidateVehicleTransferStatusForm())
     text = "浙A8B9C0的转籍到哪了"
     await status.say(text, intent="vehicle_transfer_status", entities=named(text, ("plate_number", "浙A8B9C0")))
-    await verified(status, live_services, LIN)
+    await status.verified(live_services, LIN)
     status.slots["requested_slot"] = None
     none = await status.action(ActionVehicleTransferStatus())
     assert "暂未查询到您名下车辆浙A8B9C0的转籍申请" in none.text
