@@ -31,6 +31,7 @@ from actions.slot_values import plain
 from actions.validators.common import CONFIRMED, DECLINED, Invalid, chinese_date, validate_confirmation
 from actions.validators.court import AGREED, REFUSED, validate_case_number, validate_choice, validate_consent
 from actions.wording import Wording
+from bot.masking import hash_sender_id
 from integrations.services import ServiceRejected, ServiceUnavailable, idempotency_key
 from integrations.services.court import Hearing, Mediation
 from integrations.services.court import hearing_from_json as hearing_of
@@ -140,9 +141,9 @@ async def answer_unsure_rule_question(dispatcher: CollectingDispatcher, tracker:
 
 
 def record_refused_case(tracker: Tracker, case_number: str) -> None:
-    # The service recorded the attempt too; this line lets the operators see it beside the conversation.
+    # The service recorded the attempt too; this line names the conversation as the console does (hashed).
     logger.warning("court: case %s is not a case of the verified person in conversation %s", case_number,
-                   tracker.sender_id)
+                   hash_sender_id(tracker.sender_id))
 
 
 # -- the forms --------------------------------------------------------------------------------------------------------
@@ -437,9 +438,11 @@ class ActionAskCourtHearing(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         hearings = [hearing_of(item) for item in tracker.get_slot("court_items") or []]
-        buttons = [{"title": f"第{number}场", "payload": str(number)} for number in range(1, len(hearings) + 1)]
+        words = Wording(domain, tracker)
+        buttons = [{"title": words.part("utter_court_hearing_button", number=number), "payload": str(number)}
+                   for number in range(1, len(hearings) + 1)]
         dispatcher.utter_message(response="utter_ask_court_hearing", count=len(hearings),
-                                 hearings=hearing_listing(hearings, Wording(domain, tracker)), buttons=buttons)
+                                 hearings=hearing_listing(hearings, words), buttons=buttons)
         return []
 
 

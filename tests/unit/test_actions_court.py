@@ -3,6 +3,8 @@ signatures, and publish a new agreement version, which must not leak into the ot
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import httpx
 import pytest
 
@@ -11,6 +13,7 @@ from actions.court import (
     COURT_SLOTS,
     ActionAskCourtConfirm,
     ActionAskCourtConsent,
+    ActionAskCourtHearing,
     ActionCourtCases,
     ActionCourtHearing,
     ActionSignMediation,
@@ -18,10 +21,14 @@ from actions.court import (
     ValidateCourtHearingForm,
     ValidateMediationSignForm,
 )
+from actions.slot_values import plain
 from actions.validators.common import Invalid, Valid
 from actions.validators.court import validate_case_number, validate_consent
-from tests.unit.conftest import entity
+from bot.clock import CHINA_TZ
+from integrations.services.court import Hearing
+from tests.unit.conftest import entity, tracker
 from tests.unit.form_chat import FormChat
+from tests.unit.rendering import run
 
 CHEN = {"name": "陈晓", "id": "330106199503140023", "phone": "13800000001"}
 HUANG = {"name": "黄海", "id": "45010219920605004X", "phone": "13800000003"}
@@ -154,3 +161,22 @@ async def test_she_signs_once_and_a_new_version_is_asked_again(live_services: st
     mediation = await services.court().get_mediation(token=again.slots["identity_token"], chat_user=again.sender,
                                                      case_number=MEDIATION_CASE)
     assert mediation.version == 2 and mediation.signed_by_me and not mediation.all_signed
+
+
+def waiting_hearing(hearing_id: str, case_number: str, day: int) -> dict:
+    return plain(Hearing(hearing_id, "court", "杭州市西湖区人民法院", case_number, None,
+                         datetime(2026, 12, day, 10, tzinfo=CHINA_TZ), "第三法庭", True, "pending", None, None,
+                         "通过移动微法院视频参加。", "", "开庭前请完成人脸识别。"))
+
+
+async def test_several_hearings_waiting_for_consent_are_listed_and_one_is_picked(domain: dict) -> None:
+    items = [waiting_hearing("H1", RENT_CASE, 7), waiting_hearing("H2", MEDIATION_CASE, 9)]
+    slots = {"court_items": items, "requested_slot": "court_hearing"}
+    asked = await run(ActionAskCourtHearing(), tracker(slots=slots, form="court_hearing_form"), domain)
+    assert "2场庭审或听证" in asked.text and "2026年12月9日（星期三）10:00" in asked.text
+    assert [b["title"] for b in asked.buttons] == ["第1场", "第2场"]
+    chat = FormChat(domain, "court-two", "court_hearing_form", ValidateCourtHearingForm())
+    chat.slots.update(slots | {"identity_token": "t", "identity_level": "identity", "court_result": None})
+    assert "1到2" in (await chat.say("3")).text  # not a number of the list
+    await chat.say("2")
+    assert chat.slots["court_hearing"] == "H2" and chat.slots["requested_slot"] == "court_consent"
