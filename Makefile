@@ -3,13 +3,17 @@ PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: setup run train test lint bench evaluate
+.PHONY: setup run cluster train test lint bench evaluate
 
 setup:
 	@bash scripts/setup.sh
 
 run: setup
 	$(PY) -m bot run
+
+cluster: setup
+	@bash scripts/debian_packages.sh haproxy:haproxy
+	$(PY) -m bot cluster
 
 train: setup
 	$(PY) -m bot train

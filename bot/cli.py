@@ -4,6 +4,7 @@ python -m bot build     generate NLU assets from the gazetteers
 python -m bot train     build, then train (Rasa skips training when nothing changed)
 python -m bot migrate   bring the conversation log's database (and the console's tables in it) to the newest schema
 python -m bot run       migrate, train if needed, then start Rasa, actions, the services sandbox and the console
+python -m bot cluster   the same with replicas behind HAProxy on Redis, RabbitMQ and PostgreSQL (bot/cluster.py)
 python -m bot serve     the Rasa server alone (the Procfile's `rasa` process)
 python -m bot actions   the action server alone (the Procfile's `actions` process)
 python -m bot log-consumer   events from RabbitMQ (RABBITMQ_URL) masked into the conversation log (DATABASE_URL)
@@ -149,12 +150,18 @@ def write_settings_table(readme: Path = ROOT / "README.md") -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot", description="政务服务助手")
-    commands = ["build", "train", "migrate", "run", "serve", "actions", "log-consumer", "shell", "evaluate",
-                "settings-table"]
+    commands = ["build", "train", "migrate", "run", "cluster", "serve", "actions", "log-consumer", "shell",
+                "evaluate", "settings-table"]
     parser.add_argument("command", choices=commands)
     parser.add_argument("--force", action="store_true", help="train even if nothing changed")
+    parser.add_argument("--no-train", action="store_true", help="cluster: serve the model in models/ as it is")
     options = parser.parse_args(argv)
     os.chdir(ROOT)
+    if options.command == "cluster":
+        from bot.cluster import run as cluster
+
+        cluster(train=not options.no_train)
+        return
     if options.command in ("run", "serve"):
         settings = enforce("rasa")
     elif options.command == "log-consumer":

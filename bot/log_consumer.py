@@ -174,6 +174,9 @@ class LogConsumer:
             accepted.append(message)
         if not events:
             return
+        # A replica that could not reach RabbitMQ for a while sends its events late, after newer ones of the same
+        # conversation from another replica; the masking's memory needs them in the order they happened.
+        events.sort(key=lambda event: event.get("timestamp") or 0)
         # Masking can take a while on a long message: off the event loop, which keeps the broker's heartbeats.
         prepared = await asyncio.to_thread(self.writer.prepare, events)
         del events  # the raw events now live only in the unacknowledged messages

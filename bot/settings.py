@@ -499,6 +499,22 @@ class TelegramSettings(SettingsGroup):
         return self.token.split(":", 1)[0]
 
 
+# ---------------------------------------------------------------------------------------------------- cluster
+
+
+@dataclass(frozen=True)
+class ClusterSettings(SettingsGroup):
+    """`make cluster` (bot/cluster.py): several replicas behind HAProxy on this machine. The replicas listen on the
+    ports just above RASA_PORT and ACTION_PORT; the balancer takes RASA_PORT's place for the world on CLUSTER_PORT and
+    ACTION_PORT's for the Rasa replicas."""
+
+    title: ClassVar[str] = "Cluster on one machine (`make cluster`)"
+
+    port: PositiveInt = setting("CLUSTER_PORT", 8080, "the load balancer's port: every channel and the Rasa API")
+    rasa_replicas: PositiveInt = setting("CLUSTER_RASA_REPLICAS", 2, "Rasa servers behind the balancer")
+    action_replicas: PositiveInt = setting("CLUSTER_ACTION_REPLICAS", 2, "action servers behind the balancer")
+
+
 # ---------------------------------------------------------------------------------------------------- console
 
 
@@ -563,7 +579,7 @@ class ConsoleSettings(SettingsGroup):
 
 GROUPS: tuple[type[SettingsGroup], ...] = (
     Settings, Secrets, ServiceClientSettings, SandboxSettings, ChannelSettings, WeChatSettings, TelegramSettings,
-    ConsoleSettings,
+    ConsoleSettings, ClusterSettings,
 )
 
 

@@ -83,8 +83,9 @@ class ConfiguredEventBroker(EventBroker):
     """`event_broker: {type: bot.stores.ConfiguredEventBroker}`. Rasa awaits `from_endpoint_config` for a custom
     broker class; it hands back a broker of Rasa's (or ours), never an instance of this class.
 
-    With RABBITMQ_URL: Rasa's PikaEventBroker, publishing the raw events (as the tracker store holds them) to
-    RabbitMQ; the log consumer masks them before they are stored. Without it: MaskingSQLEventBroker, given the
+    With RABBITMQ_URL: Rasa's PikaEventBroker (bot/pika_broker.py: failed events sent again, in order), publishing
+    the raw events (as the tracker store holds them) to RabbitMQ; the log consumer masks them before they are
+    stored. Without it: MaskingSQLEventBroker, given the
     endpoint's own keys (`url`, echo memory)."""
 
     def __new__(cls, **kwargs: Any) -> EventBroker:  # type: ignore[misc]
@@ -102,8 +103,8 @@ class ConfiguredEventBroker(EventBroker):
 
             return await MaskingSQLEventBroker.from_endpoint_config(broker_config or EndpointConfig(), event_loop)
 
-        from rasa.core.brokers.pika import PikaEventBroker
+        from bot.pika_broker import ReliablePikaEventBroker
 
         install_log_masking()  # Rasa's Pika broker logs the events it publishes (debug): masked, like ours
         options = dict(broker_config.kwargs) if broker_config else {}
-        return await PikaEventBroker.from_endpoint_config(pika_endpoint(settings, **options), event_loop)
+        return await ReliablePikaEventBroker.from_endpoint_config(pika_endpoint(settings, **options), event_loop)

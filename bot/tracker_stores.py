@@ -8,8 +8,9 @@ store also re-reads the key to merge older sessions). Here:
 - the store remembers, per conversation, how many events of the latest session it holds, so `save` streams and
   stores only the events added since without re-reading;
 - the tracker object saved last is kept and handed out again by the next `retrieve`, if nobody wrote the
-  conversation since (a cheap fingerprint: the newest event id in SQL, the stored size in Redis) and the object
-  was not changed without being saved (a turn that failed half way): otherwise it is loaded as before.
+  conversation since (a cheap fingerprint: the newest event id in SQL; in Redis a random version written with
+  every save, so a turn another replica processed is always seen) and the object was not changed without being
+  saved (a turn that failed half way): otherwise it is loaded as before.
 
 A turn retrieves its tracker first and saves it last while holding the conversation's lock (Redis lock store
 across replicas), so what the store remembers between the two is still true when it saves.
@@ -26,6 +27,7 @@ import asyncio
 import itertools
 import json
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -127,7 +129,7 @@ class _RememberingStore:
             self._seen.forget(sender_id)
             return None
         seen = self._seen.get(sender_id)
-        if seen is not None and seen.reusable() and stamp == seen.stamp:
+        if seen is not None and seen.reusable() and stamp is not None and stamp == seen.stamp:
             return seen.tracker
         seen = await self._load(sender_id, stamp)
         self._seen.put(sender_id, seen)
@@ -244,35 +246,46 @@ class FastSQLTrackerStore(_RememberingStore, SQLTrackerStore):
 
 class FastRedisTrackerStore(_RememberingStore, RedisTrackerStore):
     """Rasa's Redis store keeps all sessions under one key and `retrieve` returns only the latest one, so its
-    `save` re-reads the key to merge the older sessions back in; conversations with one session skip that."""
+    `save` re-reads the key to merge the older sessions back in; conversations with one session skip that.
+
+    Every save also writes a random version beside the conversation (same expiry). Replicas share the store: a
+    replica hands out its kept tracker only while the version is the one it wrote itself; any other replica's save
+    changes it. (The stored size, used before, could stay the same after another writer's save.)"""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._seen = _SeenConversations()
+        # Not under key_prefix: Rasa lists conversations by that prefix (`keys()`).
+        self._version_prefix = self.key_prefix.rstrip(":") + "-version:"
 
     async def _stamp(self, sender_id: str) -> Any:
-        return self.red.strlen(self.key_prefix + sender_id)
+        return self.red.get(self._version_prefix + sender_id)
 
     async def _load(self, sender_id: str, stamp: Any) -> _Seen:
         stored = self.red.get(self.key_prefix + sender_id)
         tracker = self.deserialise_tracker(sender_id, stored) if stored is not None else None
         if tracker is None:
-            return _Seen(None, 0, 0)
+            return _Seen(None, 0, None)
         sessions = get_trackers_for_conversation_sessions(tracker)
         latest = sessions[-1] if len(sessions) > 1 else tracker
-        return _Seen(latest, len(latest.events), len(stored), single_session=len(sessions) <= 1)
+        # A save after `stamp` was read leaves a newer version: the next retrieve loads again (never the reverse).
+        return _Seen(latest, len(latest.events), stamp, single_session=len(sessions) <= 1)
 
     async def save(self, tracker: DialogueStateTracker, timeout: float | None = None) -> None:
         seen = self._seen.get(tracker.sender_id)
+        expiry = timeout or self.record_exp
+        version = secrets.token_hex(8).encode()
         if seen is None or not seen.single_session:
             await super().save(tracker, timeout)
+            self.red.set(self._version_prefix + tracker.sender_id, version, ex=expiry)
             self._seen.put(tracker.sender_id, _Seen(None, len(tracker.events), None, single_session=False))
             return
         await self.stream_events(tracker)
-        serialised = self.serialise_tracker(tracker)
-        self.red.set(self.key_prefix + tracker.sender_id, serialised, ex=timeout or self.record_exp)
-        stamp = len(serialised.encode("utf-8"))
-        self._seen.put(tracker.sender_id, _Seen(tracker, len(tracker.events), stamp, _single_session(tracker)))
+        pipe = self.red.pipeline(transaction=True)
+        pipe.set(self.key_prefix + tracker.sender_id, self.serialise_tracker(tracker), ex=expiry)
+        pipe.set(self._version_prefix + tracker.sender_id, version, ex=expiry)
+        pipe.execute()
+        self._seen.put(tracker.sender_id, _Seen(tracker, len(tracker.events), version, _single_session(tracker)))
 
 
 def delete_expired(engine: sa.engine.Engine, events: sa.Table, cutoff: float) -> int:

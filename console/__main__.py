@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.settings import ConsoleSettings
 
@@ -26,6 +26,18 @@ class Command:
     help: str
     arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging with its access lines formatted like every other line: the masking has already formatted
+    each message (and dropped its arguments), which uvicorn's own access formatter reads again and fails on."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["access"] = dict(config["formatters"]["default"])
+    return config
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -47,7 +59,8 @@ def _serve(args: argparse.Namespace) -> int:
     # Behind a reverse proxy the client address (used by the login rate limit) comes from X-Forwarded-For,
     # trusted only from CONSOLE_TRUSTED_PROXIES.
     uvicorn.run(
-        app, host=settings.host, port=settings.port, proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies
+        app, host=settings.host, port=settings.port, proxy_headers=True, forwarded_allow_ips=settings.trusted_proxies,
+        log_config=log_config(),
     )
     return 0
 

@@ -154,6 +154,7 @@ class Chat:
     stack: Stack
     sender: str
     last: list[dict] = field(default_factory=list)
+    served_by: str | None = None  # the replica that answered, when a load balancer names it (bot/cluster.py)
 
     def say(self, text: str) -> list[dict]:
         response = httpx.post(
@@ -163,6 +164,7 @@ class Chat:
         )
         response.raise_for_status()
         self.last = response.json()
+        self.served_by = response.headers.get("x-served-by")
         return self.last
 
     @property

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
+import logging
 import os
 import shutil
 import signal
@@ -23,7 +25,6 @@ import aio_pika
 import pytest
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.brokers.pika import PikaEventBroker
 from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.utils.endpoints import EndpointConfig
@@ -32,6 +33,7 @@ import bot.cli
 from bot.conversation_log import MaskingSQLEventBroker, event_key, iter_events
 from bot.log_consumer import LogConsumer
 from bot.masking import hash_sender_id
+from bot.pika_broker import ReliablePikaEventBroker
 from bot.production import problems
 from bot.settings import ROOT, Settings
 from tests.e2e.stack import free_port
@@ -206,12 +208,12 @@ def turn(n: int, sender: str = SENDER) -> list[dict]:
 async def publish_through_rasa(events: list[dict]) -> None:
     """As the Rasa server does: endpoints.yml's broker (Rasa's PikaEventBroker for RABBITMQ_URL)."""
     broker = await EventBroker.create(project_event_broker())
-    assert isinstance(broker, PikaEventBroker)
+    assert isinstance(broker, ReliablePikaEventBroker)
     try:
         for event in events:
             broker.publish(event)
         await asyncio.gather(*list(broker._background_tasks))
-        assert not broker._unpublished_events
+        assert not broker._kept
     finally:
         await broker.close()
 
@@ -341,6 +343,48 @@ async def test_rabbitmq_connection_lost_between_commit_and_ack_stores_each_event
     assert_masked_exactly_once(rows, first + stuck + while_away)
     state = await rabbitmq.declare_queue(Settings.from_env().rabbitmq_queue, durable=True, passive=True)
     assert state.declaration_result.message_count == 0
+
+
+async def test_events_rasa_could_not_publish_are_sent_again_in_order_once_rabbitmq_is_back(
+    rabbitmq: aio_pika.abc.AbstractChannel, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Rasa server's own connection to RabbitMQ drops during traffic (a broker restart): the events it could not
+    publish are kept, sent again when RabbitMQ is back, ahead of the newer ones, and none is logged with its text."""
+    broker_proxy = await TcpProxy(5672).start()
+    monkeypatch.setenv("RABBITMQ_URL", f"amqp://guest:guest@127.0.0.1:{broker_proxy.port}/?reconnect_interval=0.5")
+    before, during, after = turn(1), turn(2), turn(3)
+    broker = await EventBroker.create(project_event_broker())
+    assert isinstance(broker, ReliablePikaEventBroker)
+    try:
+        async with running(consumer_for(database_url)):
+            for event in before:
+                broker.publish(event)
+            await wait_for_rows(database_url, len(before))
+            await broker_proxy.cut()
+            with capture_logs() as logged:
+                for event in during:
+                    broker.publish(event)
+                await asyncio.sleep(2)
+            assert broker._kept  # not lost: waiting
+            await broker_proxy.start()
+            for event in after:
+                broker.publish(event)
+            rows = await wait_for_rows(database_url, len(before + during + after), timeout=40)
+    finally:
+        await broker.close()
+    assert_masked_exactly_once(rows, before + during + after)
+    assert ID_NUMBER not in logged.getvalue() and "第2次" not in logged.getvalue()
+
+
+@contextlib.contextmanager
+def capture_logs() -> Iterator[io.StringIO]:
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    logging.getLogger().addHandler(handler)
+    try:
+        yield buffer
+    finally:
+        logging.getLogger().removeHandler(handler)
 
 
 # ---------------------------------------------------------------------------------------------------- the command

@@ -108,6 +108,24 @@ async def test_a_write_by_another_replica_is_seen(make_store: StoreFactory) -> N
     assert len((await make_store().retrieve(sender)).events) == len(tracker.events)
 
 
+async def test_a_rewrite_by_another_replica_is_seen_even_at_the_same_size(make_store: StoreFactory, request) -> None:
+    """Replica B replaces the stored conversation (as Rasa's PUT .../tracker/events does) with one of exactly the same
+    size: replica A must not hand out the tracker it kept. (Only Redis replaces; the SQL store only appends.)"""
+    if request.node.callspec.params["make_store"] != "redis":
+        pytest.skip("the SQL store never replaces stored events")
+    replica_a, replica_b = make_store(), make_store()
+    sender = uuid.uuid4().hex
+    await take_turn(replica_a, sender, "问题一", "杭州")
+
+    kept = await replica_b.retrieve(sender)
+    rewritten = [SlotSet("school", "上海", e.timestamp) if isinstance(e, SlotSet) else e for e in kept.events]
+    await replica_b.save(DialogueStateTracker.from_events(sender, rewritten, kept.slots.values()))
+    stored = redis.Redis.from_url(REDIS_URL)
+    assert stored.get(f"test:tracker:{sender}") is not None
+
+    assert (await replica_a.retrieve(sender)).get_slot("school") == "上海"
+
+
 async def test_a_turn_that_failed_before_saving_leaves_no_trace(make_store: StoreFactory) -> None:
     store = make_store(CollectingBroker())
     sender = uuid.uuid4().hex

@@ -25,6 +25,7 @@ from tenacity import wait_exponential
 from integrations.channels.common import OnNewMessage, RateLimit, UnavailableOutputChannel, limit_body, read_body
 from integrations.channels.state import ChannelState, channel_state
 from integrations.channels.telegram.handler import UpdateHandler
+from integrations.channels.telegram.ordering import turn_order
 from integrations.channels.telegram.output import TelegramOutput
 from integrations.channels.telegram.queues import ChatQueues
 from integrations.channels.telegram.settings import CHANNEL, TelegramSettings, make_bot, redact_token_in_logs
@@ -66,7 +67,8 @@ class TelegramRuntime:
         redact_token_in_logs(self.config.token)
         self.bot = make_bot(self.config)
         state = self._state or channel_state()
-        self.queues = ChatQueues(self._handle, self.config.order_window)
+        # With Redis several replicas may share the webhook: their queues then also keep each chat's order between them.
+        self.queues = ChatQueues(self._handle, self.config.order_window, turn_order(state, self.config.bot_id))
         self.handler = UpdateHandler(self.bot, state, self.on_new_message, RateLimit.from_env(), self.config.bot_id)
         await self.ensure_initialised()
         logger.info("Telegram channel ready (%s mode)", self.config.mode)
