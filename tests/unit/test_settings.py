@@ -25,8 +25,11 @@ from bot.settings import (
 )
 
 # Modules that may read the process environment: the settings module, the generated-secret store, and the CLIs
-# (which pass the environment on to the processes they start, and read CONSOLE_PASSWORD as an input).
-ENVIRONMENT_READERS = {"bot/settings.py", "bot/secret_store.py", "bot/cli.py", "console/__main__.py"}
+# (which pass the environment on to the processes they start, and read CONSOLE_PASSWORD as an input; `make cluster`
+# fills in the local Redis, RabbitMQ and PostgreSQL where they are not set).
+ENVIRONMENT_READERS = {
+    "bot/settings.py", "bot/secret_store.py", "bot/cli.py", "bot/cluster.py", "console/__main__.py",
+}
 PRODUCT_PACKAGES = ("actions", "bot", "console", "integrations", "nlu", "services")
 
 

@@ -7,12 +7,13 @@ from rasa.shared.nlu.training_data.message import Message
 
 from nlu.components.transaction_gate import TransactionGate
 
-GATE = TransactionGate({"intents": ["rent_subsidy_apply", "job_fair_register"], "threshold": 0.8})
+GATE = TransactionGate({"intents": ["rent_subsidy_apply", "job_fair_register"], "threshold": 0.8,
+                        "keywords": ["补贴", "健康码"]})
 
 
-def classified(intent: str, confidence: float) -> Message:
+def classified(intent: str, confidence: float, text: str = "我想申请一下这个") -> Message:
     ranking = [{"name": intent, "confidence": confidence}, {"name": "policy_question", "confidence": 1 - confidence}]
-    return Message(data={"text": "…", "intent": dict(ranking[0]), "intent_ranking": ranking})
+    return Message(data={"text": text, "intent": dict(ranking[0]), "intent_ranking": ranking})
 
 
 def test_an_unsure_transaction_request_is_asked_about_first() -> None:
@@ -30,3 +31,12 @@ def test_a_clear_request_starts_the_form() -> None:
 def test_other_intents_are_left_to_the_fallback_classifier() -> None:
     [message] = GATE.process([classified("policy_question", 0.6)])
     assert message.get("intent")["name"] == "policy_question"
+
+
+def test_a_service_named_alone_is_asked_about_however_confident_the_classifier_is() -> None:
+    for text in ("补贴", "补贴？", " 健康码 "):
+        [message] = GATE.process([classified("rent_subsidy_apply", 0.97, text)])
+        assert message.get("intent")["name"] == "nlu_fallback", text
+    for text in ("申请补贴", "报名"):  # they say what is wanted
+        [message] = GATE.process([classified("job_fair_register", 0.97, text)])
+        assert message.get("intent")["name"] == "job_fair_register", text
