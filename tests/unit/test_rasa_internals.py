@@ -112,3 +112,67 @@ def test_the_pika_broker_takes_the_keys_the_configured_broker_gives_it() -> None
     source = inspect.getsource(PikaEventBroker)
     assert "declare_exchange(\n            self.exchange_name, type=aio_pika.ExchangeType.FANOUT\n        )" in source
     assert "declare_queue(queue_name, durable=True)" in source
+
+
+def test_the_reliable_pika_broker_overrides_what_rasas_broker_calls() -> None:
+    from rasa.core.brokers.pika import PikaEventBroker
+
+    # bot/pika_broker.py replaces the publication and its failure path and reuses the message format.
+    source = inspect.getsource(PikaEventBroker)
+    assert "reconnect_callbacks.add(self._publish_unpublished_messages)" in source
+    assert "self._background_tasks" in source and "self._exchange = " in source and "self._loop" in source
+    assert parameters(PikaEventBroker._message) == ["self", "event", "headers"]
+    assert parameters(PikaEventBroker.publish) == ["self", "event", "headers"]
+
+
+def test_diet_loaded_without_a_training_step_predicts_exactly_as_rasas_own_loading() -> None:
+    """bot/rasa_server.py's `_load_for_prediction`: the same intents, confidences (bit for bit) and entities as
+    Rasa's `RasaModel.load`, on held-out messages, from the trained model in models/."""
+    import asyncio
+    from pathlib import Path
+
+    from rasa.core.agent import Agent
+    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.utils.tensorflow.models import RasaModel
+
+    models = sorted(Path("models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        pytest.fail("no trained model in models/: run `make test` (it trains first)")
+    texts = [m.get("text") for m in load_data("tests/nlu/heldout_general_services.yml").intent_examples][::6][:40]
+
+    def parsed_with(load: object) -> list[tuple]:
+        original = RasaModel.__dict__["load"]
+        RasaModel.load = load  # type: ignore[method-assign]
+        try:
+            agent = Agent.load(str(models[-1]))
+            results = [asyncio.run(agent.parse_message(text)) for text in texts]
+        finally:
+            RasaModel.load = original  # type: ignore[method-assign]
+        return [(r["intent"]["name"], [(i["name"], i["confidence"]) for i in r["intent_ranking"]],
+                 [(e["entity"], e["start"], e["end"]) for e in r["entities"]]) for r in results]
+
+    rasas = parsed_with(classmethod(rasa_server._original_model_load))
+    ours = parsed_with(classmethod(rasa_server._load_for_prediction))
+    assert len(texts) >= 30 and ours == rasas
+
+
+def test_the_server_leaves_jax_out_and_runs_tensorflow_on_one_thread_per_pool() -> None:
+    import re
+    import subprocess
+    import sys
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300)
+
+    def imports_jax(importtime: str) -> bool:
+        # A blocked import still gets a line, of a few microseconds; jax itself takes hundreds of milliseconds.
+        found = re.search(r"\|\s+(\d+) \|\s+jax$", importtime, re.MULTILINE)
+        return found is not None and int(found.group(1)) > 10_000
+
+    assert imports_jax(run("-X", "importtime", "-c", "import tensorflow").stderr)  # what the patch prevents
+    server = run("-X", "importtime", "-m", "bot.rasa_server", "--version")
+    assert "Rasa Version" in server.stdout and re.search(r"\|\s+tensorflow$", server.stderr, re.MULTILINE)
+    assert not imports_jax(server.stderr)
+    pools = run("-c", "from bot.rasa_server import one_thread_per_pool as f, tf; f(); c = tf.config.threading; "
+                      "print(c.get_intra_op_parallelism_threads(), c.get_inter_op_parallelism_threads())")
+    assert pools.stdout.split()[-2:] == ["1", "1"], pools.stderr
