@@ -4,15 +4,18 @@ citizen's conversation goes on as with one process; nothing is lost or done twic
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from tests.channels.fake_telegram import FakeTelegram, next_update_id, text_update
 from tests.channels.fake_wechat import FakeWeChatApi, WeChatPusher, message_xml, new_msg_id, new_openid
 from tests.cluster.conftest import Cluster, TcpProxy, wait_for
 from tests.e2e.test_conversations import CHEN, SUN, start_rent_application
@@ -197,6 +200,56 @@ def test_a_wechat_message_retried_to_the_other_replica_is_answered_once(
     assert fake_wechat.texts_to(openid) == texts and "日本" in texts[0], texts  # one answer, by customer service
     tracker = cluster.api("GET", f"/conversations/wechat:{openid}/tracker").json()
     assert user_texts(tracker) == ["日本入境有什么管控措施"]  # one turn
+
+
+def test_an_operator_reply_sent_through_one_replica_reaches_the_web_chat_polling_another(cluster: Cluster) -> None:
+    """The console's call (RASA_URL is the balancer) runs on one replica; the citizen's page polls the other."""
+    browser = str(uuid.uuid4())
+    page = f"{cluster.rasa_url}/webhooks/webchat"
+    assert httpx.get(f"{page}/").status_code == 200
+    assert httpx.post(f"{page}/webhook", json={"sender": browser, "message": "你好"}, timeout=30).json()
+    operator = {"event": "bot", "text": "您好，我是人工客服王芳，请问有什么可以帮您？",
+                "metadata": {"operator": "wangfang"}}
+    sent = httpx.post(f"{cluster.rasa_url}/conversations/web:{browser}/tracker/events", headers=cluster.api_headers,
+                      params={"output_channel": "webchat", "execute_side_effects": "true"}, json=[operator], timeout=30)
+    assert sent.status_code == 200, sent.text
+    polled = httpx.get(f"{page}/updates", params={"sender": browser}, timeout=30)
+    assert polled.headers["x-served-by"] != sent.headers["x-served-by"]
+    assert polled.json() == [{"text": operator["text"], "from": "operator"}]
+
+
+@pytest.fixture(scope="module")
+def fake_telegram(cluster: Cluster) -> Iterator[FakeTelegram]:
+    env = cluster.env
+    fake = FakeTelegram(int(env["TELEGRAM_API_BASE_URL"].split(":")[2].split("/")[0]), env["TELEGRAM_BOT_TOKEN"])
+    yield fake
+    fake.close()
+
+
+def test_a_telegram_chats_updates_on_two_replicas_are_answered_in_their_order(
+    cluster: Cluster, fake_telegram: FakeTelegram
+) -> None:
+    """Telegram sends one chat's updates over parallel connections: the later one may reach a replica first."""
+    reference = cluster.chat()
+    reference.say("谢谢")
+    thanks = reference.text
+    user_id = random.randint(1_000_000_000, 1_999_999_999)
+    first, second = next_update_id(), next_update_id()
+    headers = {"X-Telegram-Bot-Api-Secret-Token": cluster.env["TELEGRAM_SECRET_TOKEN"]}
+
+    def post(update_id: int, text: str) -> httpx.Response:
+        return httpx.post(f"{cluster.rasa_url}/webhooks/telegram/webhook", headers=headers, timeout=10,
+                          json=text_update(user_id, text, update_id))
+
+    late = post(second, "谢谢")
+    early = post(first, "你好")
+    assert late.status_code == early.status_code == 200
+    assert late.headers["x-served-by"] != early.headers["x-served-by"]
+
+    sent = [call.params["text"] for call in fake_telegram.wait_for_messages(user_id, 2, timeout=60)]
+    assert "您好" in sent[0] and sent[-1] == thanks, sent  # the greeting's answer first, as Telegram numbered them
+    tracker = cluster.api("GET", f"/conversations/tg:{user_id}/tracker").json()
+    assert user_texts(tracker) == ["你好", "谢谢"]
 
 
 def test_ctrl_c_stops_every_process_of_the_cluster(cluster: Cluster) -> None:
