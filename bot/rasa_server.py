@@ -139,6 +139,7 @@ def _load_for_prediction(
         if status is None:
             raise AssertionError("not a TensorFlow checkpoint")
         status.assert_existing_objects_matched()  # every variable the prediction uses has its value from the file
+        status.expect_partial()  # the optimizer's slots stay in the file: serving never trains (no warnings)
     except AssertionError as error:
         logger.warning(f"Loading {cls.__name__} by Rasa's own way (with a training step): {error}")
         return _original_model_load(cls, model_file_name, model_data_example, predict_data_example, finetune_mode,
