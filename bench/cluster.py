@@ -21,11 +21,11 @@ import time
 import uuid
 from pathlib import Path
 
-import httpx
 import redis
 import sqlalchemy as sa
 
 from bench.run import closed_loop, cpu_seconds, paced_users, percentile, rss_mb
+from bot.cluster import answers
 from bot.masking import hash_sender_id
 from tests.cluster.conftest import RABBITMQ_URL, Cluster
 from tests.postgres import postgres_database
@@ -41,19 +41,12 @@ def start(cluster: Cluster) -> dict[str, float]:
     while not cluster.ready():
         for number in range(1, cluster.replicas + 1):
             name = f"rasa-{number}"
-            if name not in ready and _answers(f"{cluster.replica_url(number)}/webhooks/webchat/"):
+            if name not in ready and answers(f"{cluster.replica_url(number)}/webhooks/webchat/"):
                 ready[name] = time.monotonic() - started
         if time.monotonic() - started > 600 or cluster.processes["cluster"].poll() is not None:
             raise SystemExit(f"the cluster did not start; see {cluster.var_dir / 'cluster.log'}")
         time.sleep(0.2)
     return ready
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def expected_events() -> dict[str, int]:

@@ -229,13 +229,14 @@ def wait_ready(members: list[Member], supervisor: Supervisor, started: float) ->
     """Say when every member answers (the Rasa replicas load their model for a while)."""
     waiting = [m for m in members if m.ready_url]
     while waiting and not supervisor.stopping.is_set():
-        waiting = [m for m in waiting if not _answers(m.ready_url)]
+        waiting = [m for m in waiting if not answers(m.ready_url)]
         time.sleep(1)
     if not supervisor.stopping.is_set():
         say(f"集群已就绪 / ready after {time.monotonic() - started:.0f} s")
 
 
-def _answers(url: str | None) -> bool:
+def answers(url: str | None) -> bool:
+    """The URL answers, with anything but a server error (a replica still loading refuses connections)."""
     try:
         return url is not None and httpx.get(url, timeout=2).status_code < 500
     except httpx.HTTPError:

@@ -32,9 +32,13 @@ def _reset_clients() -> None:
 @pytest.fixture
 def live_services(sandbox_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Actions talk to the real sandbox (fresh clients: each test has its own event loop)."""
-    monkeypatch.setenv("SERVICES_URL", sandbox_url)
+    yield from _actions_talking_to(sandbox_url, monkeypatch)
+
+
+def _actions_talking_to(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("SERVICES_URL", url)
     _reset_clients()
-    yield sandbox_url
+    yield url
     _reset_clients()
 
 
@@ -52,10 +56,7 @@ def own_sandbox(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 @pytest.fixture
 def own_services(own_sandbox: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The actions talk to the module's own sandbox (fresh clients: each test has its own event loop)."""
-    monkeypatch.setenv("SERVICES_URL", own_sandbox)
-    _reset_clients()
-    yield own_sandbox
-    _reset_clients()
+    yield from _actions_talking_to(own_sandbox, monkeypatch)
 
 
 @pytest.fixture
