@@ -6,7 +6,8 @@ What every form gets from here (after RasaHQ/financial-demo's custom validation 
 - repeated invalid input: the format is explained on the 2nd try, and from the 3rd the user
   is offered to stop or to talk to a person;
 - `cancel` / `request_human` stop the form (the rules then run the matching action);
-- a question asked in the middle of a form is answered and the form asks again.
+- a question asked in the middle of a form is answered and the form asks again;
+- a progress notification (or "退订") arriving in the middle of a form is handled and the form asks again.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import REQUESTED_SLOT, FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import digressions
+from actions import digressions, notifications
 from actions.validators.common import (
     CONFIRMED,
     DECLINED,
@@ -94,6 +95,10 @@ class GovFormValidationAction(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         active = (tracker.active_loop or {}).get("name") == self.form_name()
+        if active and notifications.in_form(tracker):  # a progress notification or "退订": not an answer
+            told = await notifications.handle_in_form(dispatcher, tracker)
+            return [*told, SlotSet(FAILURES_SLOT, tracker.get_slot(FAILURES_SLOT)),
+                    *await self._next(tracker, dispatcher, domain)]
         requested = tracker.get_slot(REQUESTED_SLOT) if active else None
         candidates, from_entities = self.extract(tracker, requested)
         fills_requested = bool(requested) and self._fills(requested, candidates, from_entities)

@@ -3,11 +3,13 @@
 python -m bot build     generate NLU assets from the gazetteers
 python -m bot train     build, then train (Rasa skips training when nothing changed)
 python -m bot migrate   bring the conversation log's database (and the console's tables in it) to the newest schema
-python -m bot run       migrate, train if needed, then start Rasa, actions, the services sandbox and the console
+python -m bot run       migrate, train if needed, then start Rasa, actions, the services sandbox, the console and
+                        the notifier
 python -m bot cluster   the same with replicas behind HAProxy on Redis, RabbitMQ and PostgreSQL (bot/cluster.py)
 python -m bot serve     the Rasa server alone (the Procfile's `rasa` process)
 python -m bot actions   the action server alone (the Procfile's `actions` process)
 python -m bot log-consumer   events from RabbitMQ (RABBITMQ_URL) masked into the conversation log (DATABASE_URL)
+python -m bot notifier  progress notifications: the back ends' state changes to the citizens' channels (bot/notifier)
 python -m bot shell     talk to the assistant in the terminal
 python -m bot evaluate  NLU scores on the held-out file
 python -m bot settings-table   write the README's configuration table from bot/settings.py
@@ -23,7 +25,16 @@ from pathlib import Path
 
 from bot.production import enforce
 from bot.secret_store import ACTION_SERVER_TOKEN, RASA_API_TOKEN, secret_path, shared_secret
-from bot.settings import ROOT, TABLE_END, TABLE_START, ConsoleSettings, SandboxSettings, Settings, variables_table
+from bot.settings import (
+    ROOT,
+    TABLE_END,
+    TABLE_START,
+    ConsoleSettings,
+    NotifierSettings,
+    SandboxSettings,
+    Settings,
+    variables_table,
+)
 
 RASA_DATA = ["nlu/data", "nlu/generated/lookups.yml", "stories"]
 
@@ -44,6 +55,8 @@ def environment(settings: Settings) -> dict[str, str]:
     env.setdefault(ACTION_SERVER_TOKEN, shared_secret(ACTION_SERVER_TOKEN, settings))
     env.setdefault("ACTION_PORT", str(settings.action_port))
     env.setdefault("SERVICES_URL", f"http://127.0.0.1:{sandbox_port()}")
+    # The sandbox posts its state changes to the notifier started beside it (Procfile, make cluster).
+    env.setdefault("SERVICES_NOTIFY_URL", f"http://127.0.0.1:{NotifierSettings.from_env().port}/events")
     env.setdefault("PYTHONPATH", str(ROOT))
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # Start-up and memory of a Rasa replica, measured with bench/startup.py (medians of 2-3 starts each):
@@ -123,6 +136,7 @@ def run(settings: Settings) -> None:
         f"  action server    http://127.0.0.1:{settings.action_port}/health\n"
         f"  operator console http://127.0.0.1:{ConsoleSettings.from_env().port}/   "
         "(first: python -m console create-user NAME --role admin)\n"
+        f"  notifier         http://127.0.0.1:{NotifierSettings.from_env().port}/health   (progress notifications)\n"
         f"  storage          {'Redis ' + settings.redis_url if settings.redis_url else 'SQLite under var/'}\n"
         f"  Rasa HTTP API    header Authorization: Bearer <token>; token in {api_token_source(settings)}\n"
         "Press Ctrl-C to stop everything.\n",
@@ -155,8 +169,8 @@ def write_settings_table(readme: Path = ROOT / "README.md") -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot", description="政务服务助手")
-    commands = ["build", "train", "migrate", "run", "cluster", "serve", "actions", "log-consumer", "shell",
-                "evaluate", "settings-table"]
+    commands = ["build", "train", "migrate", "run", "cluster", "serve", "actions", "log-consumer", "notifier",
+                "shell", "evaluate", "settings-table"]
     parser.add_argument("command", choices=commands)
     parser.add_argument("--force", action="store_true", help="train even if nothing changed")
     parser.add_argument("--no-train", action="store_true", help="cluster: serve the model in models/ as it is")
@@ -171,6 +185,8 @@ def main(argv: list[str] | None = None) -> None:
         settings = enforce("rasa")
     elif options.command == "log-consumer":
         settings = enforce("log-consumer")
+    elif options.command == "notifier":
+        settings = enforce("notifier")
     else:
         settings = Settings.from_env()
     if options.command == "build":
@@ -189,6 +205,10 @@ def main(argv: list[str] | None = None) -> None:
         from bot.log_consumer import main as log_consumer
 
         log_consumer(settings)
+    elif options.command == "notifier":
+        from bot.notifier import main as notifier
+
+        notifier()
     elif options.command == "shell":
         shell(settings)
     elif options.command == "settings-table":

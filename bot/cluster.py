@@ -2,8 +2,8 @@
 
 CLUSTER_RASA_REPLICAS Rasa servers and CLUSTER_ACTION_REPLICAS action servers behind HAProxy, sharing the Redis tracker
 and lock stores; events go through RabbitMQ to one log consumer, which writes the masked conversation log to
-PostgreSQL; the sandbox and the console as with `make run`. REDIS_URL, RABBITMQ_URL and DATABASE_URL are taken from
-the environment, or point at this machine's servers (LOCAL_SERVICES).
+PostgreSQL; the sandbox, the console and the notifier as with `make run`. REDIS_URL, RABBITMQ_URL and DATABASE_URL
+are taken from the environment, or point at this machine's servers (LOCAL_SERVICES).
 
     HAProxy  CLUSTER_PORT (8080)  -> Rasa replicas  RASA_PORT+1 ...    every channel and the token-guarded Rasa API
              ACTION_PORT (5055)   -> action servers ACTION_PORT+1 ...  for the Rasa replicas only (loopback)
@@ -32,7 +32,7 @@ from urllib.parse import urlparse, urlunparse
 import httpx
 
 from bot.production import enforce
-from bot.settings import ROOT, ClusterSettings, ConsoleSettings, Settings
+from bot.settings import ROOT, ClusterSettings, ConsoleSettings, NotifierSettings, Settings
 
 LOCAL_SERVICES = {
     "REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -59,6 +59,7 @@ class Layout:
     settings: Settings
     sandbox_port: int
     console_port: int
+    notifier_port: int = 8003
 
     @property
     def rasa_ports(self) -> list[int]:
@@ -93,6 +94,9 @@ def members(layout: Layout, python: str = sys.executable) -> list[Member]:
         Member("log-consumer", [python, "-m", "bot", "log-consumer"]),
         Member("console", [python, "-m", "console", "serve"], balancer_env,
                ready_url=f"http://127.0.0.1:{layout.console_port}/login"),
+        # One notifier, through the balancer like the console: its claims (bot/notifier/store.py) would let more run.
+        Member("notifier", [python, "-m", "bot", "notifier"], balancer_env,
+               ready_url=f"http://127.0.0.1:{layout.notifier_port}/health"),
     ]
     for number, port in enumerate(layout.action_ports, 1):
         processes.append(Member(f"actions-{number}", [python, "-m", "bot", "actions"], {"ACTION_PORT": str(port)},
@@ -259,6 +263,7 @@ def banner(layout: Layout, env: Mapping[str, str]) -> str:
         f"  services sandbox http://127.0.0.1:{layout.sandbox_port}/docs\n"
         f"  operator console http://127.0.0.1:{layout.console_port}/   "
         "(first: python -m console create-user NAME --role admin)\n"
+        f"  notifier         http://127.0.0.1:{layout.notifier_port}/health   (progress notifications)\n"
         f"  storage          Redis {_without_password(env['REDIS_URL'])}, RabbitMQ "
         f"{_without_password(env['RABBITMQ_URL'])}, log {_without_password(env['DATABASE_URL'])}\n"
         "Press Ctrl-C to stop everything.\n"
@@ -278,7 +283,8 @@ def run(train: bool = True) -> None:
 
     os.environ.update(shared_environment(os.environ))
     settings = enforce("rasa")
-    layout = Layout(ClusterSettings.from_env(), settings, cli.sandbox_port(), ConsoleSettings.from_env().port)
+    layout = Layout(ClusterSettings.from_env(), settings, cli.sandbox_port(), ConsoleSettings.from_env().port,
+                    NotifierSettings.from_env().port)
     cli.migrate(settings)  # creates the PostgreSQL database on first start
     if train:
         cli.train()

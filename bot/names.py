@@ -74,6 +74,7 @@ INTENT_LABELS = {
     "court_case_query": "查询我的案件",
     "court_hearing_query": "开庭与听证安排",
     "mediation_sign": "签署调解协议",
+    "rate_service": "服务评价",
 }
 
 FORM_LABELS = {
@@ -97,6 +98,7 @@ FORM_LABELS = {
     "court_case_form": "案件查询",
     "court_hearing_form": "开庭与听证安排",
     "mediation_sign_form": "调解协议签署",
+    "rating_comment_form": "服务评价意见",
 }
 
 

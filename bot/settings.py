@@ -218,6 +218,11 @@ class Secrets(SettingsGroup):
         "SERVICES_SECRET_KEY", None, "keys the sandbox's SMS-code hashes and rate-limit subjects",
         shown="development value", secret=True,
     )
+    notify_webhook_secret: str | None = setting(
+        "NOTIFY_WEBHOOK_SECRET", None,
+        "signs the state-change events the sandbox posts to the notifier (HMAC-SHA256); the same value for both",
+        shown="generated in `var/secrets/`", secret=True,
+    )
 
     @staticmethod
     def problem(name: str, value: str | None) -> str | None:
@@ -341,6 +346,17 @@ class SandboxSettings(SettingsGroup):
         "SERVICES_COURT_CONFIG", ROOT / "services" / "config" / "court.yml",
         "the court services' rules (hearings, mediation, ready-made answers)", shown="`services/config/court.yml`",
     )
+    # Progress notifications (docs/notifications.md): state changes wait in the sandbox's database until the notifier
+    # has them, so a notifier that is down or restarting loses nothing.
+    notify_url: str = setting(
+        "SERVICES_NOTIFY_URL", "http://127.0.0.1:8003/events",
+        "where the sandbox posts each state change of a watched transaction (the notifier's webhook), signed, again "
+        "and again until it is accepted",
+    )
+    notify_retry_max_seconds: PositiveFloat = setting(
+        "SERVICES_NOTIFY_RETRY_MAX", 300.0,
+        "longest pause between two deliveries of an event the notifier has not accepted (from 1 s, doubling)",
+    )
 
     _known_environment = validator("env", pre=True, allow_reuse=True)(_environment)
 
@@ -424,6 +440,12 @@ class WeChatSettings(SettingsGroup):
     text_limit_bytes: PositiveInt = setting("WECHAT_TEXT_LIMIT_BYTES", 2048, "one text message, passive or "
                                             "customer-service")
     menu_ttl: PositiveInt = setting("WECHAT_MENU_TTL", 1800, "seconds \"reply 2\" keeps meaning the second button")
+    notification_template_id: str = setting(
+        "WECHAT_NOTIFICATION_TEMPLATE_ID", "",
+        "template message for a progress notification once the 48-hour customer-service window has closed (fields "
+        "in [docs/notifications.md](docs/notifications.md)); unset: such a notification is recorded as undeliverable",
+        shown="unset",
+    )
     api_timeout: PositiveFloat = setting("WECHAT_API_TIMEOUT", 5.0, "seconds one API call may take")
     max_service_messages: int = 5  # customer-service messages per user message
     dedup_ttl: int = 600  # WeChat's retries come within ~15 s; keep keys well beyond that
@@ -497,6 +519,53 @@ class TelegramSettings(SettingsGroup):
     def bot_id(self) -> str:
         """The bot's user id, the token's first part: keys of one bot's updates never meet another bot's."""
         return self.token.split(":", 1)[0]
+
+
+# ---------------------------------------------------------------------------------------------------- notifier
+
+
+@dataclass(frozen=True)
+class NotifierSettings(SettingsGroup):
+    """`python -m bot notifier` (bot/notifier/): the sandbox's state changes become messages in the citizens'
+    conversations. Failed deliveries to Rasa are tried again after `retry_backoff`, doubling up to `retry_max`, at
+    most `max_attempts` times; a channel that refuses a message is not asked again (the reason is recorded)."""
+
+    title: ClassVar[str] = (
+        "Progress notifications (`python -m bot notifier`, [docs/notifications.md](docs/notifications.md))"
+    )
+
+    host: str = setting("NOTIFIER_HOST", "127.0.0.1", "the notifier's interface (only the back ends post to it)")
+    port: PositiveInt = setting("NOTIFIER_PORT", 8003, "the notifier's port (its webhook is `/events`)")
+    max_body_bytes: PositiveInt = setting("NOTIFIER_MAX_BODY_BYTES", 16 * 1024, "largest event accepted")
+    timestamp_window: PositiveInt = setting(
+        "NOTIFIER_TIMESTAMP_WINDOW", 300, "events signed longer ago (or further ahead) than this are refused as replays"
+    )
+    max_attempts: PositiveInt = setting(
+        "NOTIFIER_MAX_ATTEMPTS", 12, "deliveries to Rasa tried per notification before it is recorded as failed"
+    )
+    retry_backoff: PositiveFloat = setting("NOTIFIER_RETRY_BACKOFF", 2.0, "seconds before the first retry (doubling)")
+    retry_max: PositiveFloat = setting("NOTIFIER_RETRY_MAX", 600.0, "longest pause between two retries, in seconds")
+    concurrency: PositiveInt = setting("NOTIFIER_CONCURRENCY", 4, "notifications delivered at the same time")
+    rasa_timeout: PositiveFloat = setting(
+        "NOTIFIER_RASA_TIMEOUT", 30.0, "seconds one delivery through Rasa may take (a WeChat or Telegram send in it)"
+    )
+    # Declared by the console: the Rasa API (RASA_URL, default http://127.0.0.1:<RASA_PORT>), the log's database.
+    rasa_url: str | None = field(default=None, metadata={"env": "RASA_URL"})
+    database_url: str | None = field(default=None, metadata={"env": "DATABASE_URL"})
+    retention_days: PositiveFloat = field(default=180.0, metadata={"env": "RETENTION_DAYS"})  # as the log's
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> NotifierSettings:
+        """With the defaults that come from the core settings (the log's database, the Rasa port)."""
+        core = Settings.from_env(environ)
+        overrides.setdefault("database_url", core.conversation_log_url)
+        if not (os.environ if environ is None else environ).get("RASA_URL", "").strip():
+            overrides.setdefault("rasa_url", f"http://127.0.0.1:{core.rasa_port}")
+        return super().from_env(environ, **overrides)
+
+    def __post_init_post_parse__(self) -> None:
+        if self.rasa_url:
+            object.__setattr__(self, "rasa_url", self.rasa_url.rstrip("/"))
 
 
 # ---------------------------------------------------------------------------------------------------- cluster
@@ -579,7 +648,7 @@ class ConsoleSettings(SettingsGroup):
 
 GROUPS: tuple[type[SettingsGroup], ...] = (
     Settings, Secrets, ServiceClientSettings, SandboxSettings, ChannelSettings, WeChatSettings, TelegramSettings,
-    ConsoleSettings, ClusterSettings,
+    ConsoleSettings, NotifierSettings, ClusterSettings,
 )
 
 

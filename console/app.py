@@ -23,7 +23,7 @@ from console.web import render, resolve_viewer
 
 logger = logging.getLogger(__name__)
 
-ROUTERS = ("auth", "admin", "conversations", "review", "dashboard", "takeover", "unmask")
+ROUTERS = ("auth", "admin", "conversations", "review", "dashboard", "takeover", "ratings", "notifications", "unmask")
 # The log's one reader feeds the index and the takeover queue; then stale handoffs are closed.
 PERIODIC_JOBS = ("console.projection:refresh", "console.takeover:close_stale_handoffs")
 STATIC_DIR = Path(__file__).parent / "static"

@@ -37,6 +37,7 @@ from bot.names import (
     TRANSACTION_RESULT_SLOT,
     label,
 )
+from console import ratings
 from console.index import Conversation
 from console.search import local_day_start, parse_date
 
@@ -158,6 +159,9 @@ class Figures:
     top_intents: list[tuple[str, int]] = field(default_factory=list)
     transactions: list[ServiceResults] = field(default_factory=list)
     latency: Latency | None = None
+    satisfaction: list[ratings.ServiceSatisfaction] = field(default_factory=list)  # 好差评 per service
+    open_followups: int = 0  # bad ratings not answered yet (whatever the range)
+    overdue_followups: int = 0  # of those, past their deadline
     computed_at: float = 0.0
 
     @property
@@ -181,7 +185,7 @@ class Figures:
 
     @property
     def empty(self) -> bool:
-        return not (self.conversations or self.user_messages or self.transactions)
+        return not (self.conversations or self.user_messages or self.transactions or self.satisfaction)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly figures (GET /dashboard.json)."""
@@ -210,6 +214,13 @@ class Figures:
                 "turns": self.latency.turns,
                 **{f"p{p}": self.latency.percentiles.get(p) for p in PERCENTILES},
             },
+            "satisfaction": [
+                {"service": s.service, "label": s.label, "ratings": s.total, "levels": s.counts,
+                 "satisfied_rate": s.satisfied_rate, "average_score": s.average}
+                for s in self.satisfaction
+            ],
+            "open_followups": self.open_followups,
+            "overdue_followups": self.overdue_followups,
             "computed_at": self.computed_at,
         }
 
@@ -222,6 +233,9 @@ def compute(session: Session, date_range: DateRange) -> Figures:
     figures.user_messages, figures.top_intents = _top_intents(session, date_range)
     figures.transactions = _transactions(session, date_range)
     figures.latency = _latency(session, date_range)
+    figures.satisfaction = ratings.satisfaction(session, date_range.since, date_range.until)
+    figures.open_followups = ratings.open_count(session)
+    figures.overdue_followups = ratings.overdue_count(session)
     return figures
 
 

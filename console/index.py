@@ -41,6 +41,7 @@ from bot.clock import CHINA_TZ
 from bot.conversation_log import ConversationEvent
 from bot.names import CHANNEL_LABELS, TRANSACTION_RESULT_SLOT
 from console.db import Base, insert_ignore
+from console.turns import is_external
 
 if TYPE_CHECKING:
     from console.projection import LogRow
@@ -311,7 +312,8 @@ def _apply(state: _State, row: LogRow) -> None:
     state.events += 1
     kind = row.type_name
     if kind == "user":
-        _apply_user(state, row)
+        if not is_external(row.intent_name):  # a progress notification the notifier triggered is not a turn
+            _apply_user(state, row)
     elif kind == "action":
         _apply_action(state, row.action_name or "")
     elif kind == "slot":
@@ -548,3 +550,14 @@ def reindex_tokens(session: Session, conversation: Conversation) -> None:
     session.execute(
         table.update().where(table.c.conversation_id == conversation.id).values(tokens=" ".join(sorted(tokens)))
     )
+
+
+def conversation_at(session: Session, sender_hash: str, event_id: int) -> int | None:
+    """The id of the conversation (in the list) that holds the sender's event `event_id`, when the index has it."""
+    row = (
+        session.query(Conversation.id)
+        .filter(Conversation.sender_id == sender_hash, Conversation.id <= event_id)
+        .order_by(Conversation.id.desc())
+        .first()
+    )
+    return row[0] if row else None

@@ -2,8 +2,8 @@
 
 `refresh(session)` (a periodic job of the console) takes the cursor row of `console_index_state` with a write
 lock, so one process at a time reads; reads the rows with id > the cursor in batches; hands each batch, in id order,
-to console.index (conversations, flags, search tokens) and console.takeover (handoff requests); moves the cursor and
-commits, so both views and the cursor change together or not at all.
+to console.index (conversations, flags, search tokens), console.ratings (好差评) and console.takeover (handoff
+requests); moves the cursor and commits, so the views and the cursor change together or not at all.
 
 Late commits: with several Rasa replicas writing to PostgreSQL, a row may commit after rows with higher ids, so the
 cursor can pass an id that is not visible yet. Every id the reader skips over is remembered in `console_index_gaps`;
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.conversation_log import ConversationEvent
 from bot.names import TRANSACTION_RESULT_SLOT
-from console import index, takeover
+from console import index, ratings, takeover
 from console.db import Base, insert_ignore
 
 STATE_KEY = "conversation_log"
@@ -111,6 +111,7 @@ def _refresh_batch(session: Session, batch_size: int, now: float) -> Refreshed:
     _remember_gaps(session, last, [row.id for row in rows])
     batch = sorted(late + rows, key=lambda row: row.id)
     index.apply_rows(session, [row for row in batch if row.sender_id])
+    ratings.apply_rows(session, batch)
     # a late row may also be one of the missed requests: each row once
     requests = sorted({row.id: row for row in missed_requests + batch}.values(), key=lambda row: row.id)
     created = takeover.apply_rows(session, requests, now)
@@ -151,7 +152,8 @@ _COLUMNS = [
 def read_rows(session: Session, condition: Any, limit: int | None = None) -> list[LogRow]:
     """The rows matching `condition`, in id order, with the JSON only where a consumer reads it."""
     result_slot = sa.and_(ConversationEvent.type_name == "slot",
-                          ConversationEvent.data.like(f'%"{TRANSACTION_RESULT_SLOT}"%'))
+                          sa.or_(ConversationEvent.data.like(f'%"{TRANSACTION_RESULT_SLOT}"%'),
+                                 ConversationEvent.data.like(f'%"{ratings.RATING_SLOT}"%')))
     data = sa.case(
         (ConversationEvent.type_name.in_(PARSED_TYPES), ConversationEvent.data),
         (result_slot, ConversationEvent.data),

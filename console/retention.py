@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.conversation_log import ConversationEvent
 from console.index import Conversation, delete_conversations, reindex_tokens
+from console.ratings import purge as purge_ratings
 from console.review import delete_review_data
 from console.takeover import purge as purge_takeovers
 
@@ -38,5 +39,6 @@ def purge(session: Session, days: float, *, now: float | None = None) -> PurgeRe
     straddling = session.query(Conversation).filter(Conversation.started_at < cutoff, Conversation.last_at >= cutoff)
     for conversation in straddling:
         reindex_tokens(session, conversation)
+    purge_ratings(session, cutoff)  # follow-ups still open stay until they are answered
     purge_takeovers(session, cutoff)  # closed handoffs and the sealed ids of senders with no event left
     return PurgeResult(events or 0, len(emptied))

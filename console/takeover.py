@@ -332,15 +332,16 @@ def real_sender_id(session: Session, sender_hash: str) -> str | None:
 # --- operator actions ------------------------------------------------------------------------------------
 
 
-def _sender_for(session: Session, handoff: Handoff) -> str:
-    sender_id = real_sender_id(session, handoff.sender_hash)
+def sender_for(session: Session, sender_hash: str) -> str:
+    """The citizen's channel id behind a hashed sender, to reply through their channel; TakeoverError if none."""
+    sender_id = real_sender_id(session, sender_hash)
     if sender_id is None:
         raise TakeoverError("找不到该会话在渠道中的用户标识（可能早于接管功能上线、已过保留期，或密钥已更换），"
-                            "无法通过原渠道联系市民。您可以关闭此请求。")
+                            "无法通过原渠道联系市民。")
     return sender_id
 
 
-def _deliverable_channel(tracker: dict[str, Any]) -> str:
+def deliverable_channel(tracker: dict[str, Any]) -> str:
     """The channel Rasa will deliver through (the citizen's latest); refused when replies cannot reach it."""
     channel = tracker.get("latest_input_channel")
     if not channel:
@@ -383,10 +384,10 @@ def take(session: Session, handoff: Handoff, user: User, client: RasaClient, tra
         return None
     allowed = (WAITING, ACTIVE) if transfer else (WAITING,)
     _require(handoff, *allowed)
-    sender_id = _sender_for(session, handoff)
+    sender_id = sender_for(session, handoff.sender_hash)
     try:
         tracker = blocking(client.tracker(sender_id))
-        channel = _deliverable_channel(tracker)
+        channel = deliverable_channel(tracker)
         new_session = _session_expires_soon(client, tracker)
     except RasaError as error:
         raise TakeoverError(str(error), 502) from error
@@ -436,7 +437,7 @@ def reply(session: Session, handoff: Handoff, user: User, client: RasaClient, te
     """Send the operator's text to the citizen through their channel; it is stored only when delivered."""
     text = clean_reply(text)
     _require_holder(handoff, user)
-    sender_id = _sender_for(session, handoff)
+    sender_id = sender_for(session, handoff.sender_hash)
     try:
         blocking(client.send(sender_id, text, user.username, channel=handoff.channel))
     except RasaError as error:
@@ -449,7 +450,7 @@ def hand_back(session: Session, handoff: Handoff, user: User, client: RasaClient
     _require(handoff, ACTIVE)
     if handoff.operator != user.username and user.role != "admin":
         raise TakeoverError(f"该会话正在由 {handoff.operator} 处理，只有该工作人员或管理员可以交还。")
-    sender_id = _sender_for(session, handoff)
+    sender_id = sender_for(session, handoff.sender_hash)
     try:
         blocking(client.resume(sender_id, slots={"handoff_requested": False}))
     except RasaError as error:

@@ -66,6 +66,9 @@ class Turn:
         return [i.result for i in self.items if i.result]
 
 
+EXTERNAL_PREFIX = "EXTERNAL_"
+
+
 def _value_text(value: Any) -> str:
     if value is None:
         return "（清空）"
@@ -122,11 +125,20 @@ def _item(event_id: int, event: dict[str, Any]) -> Item | None:
     return None
 
 
+def is_external(intent: str | None) -> bool:
+    """An intent a back-end process triggered (a progress notification, bot/notifier), not a citizen's message."""
+    return bool(intent) and str(intent).startswith(EXTERNAL_PREFIX)
+
+
 def build_turns(events: list[tuple[int, dict[str, Any]]]) -> list[Turn]:
     turns = [Turn(0, None)]
     for event_id, event in events:
         if event.get("event") == "user":
-            turns.append(Turn(len(turns), _user(event_id, event)))
+            user = _user(event_id, event)
+            if is_external(user.intent):  # shown where it happened, not as something the citizen said
+                turns[-1].items.append(Item("session", event_id, user.timestamp, "external"))
+                continue
+            turns.append(Turn(len(turns), user))
             continue
         item = _item(event_id, event)
         if item is not None:

@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import CHINA_TZ
 from bot.masking import mask_text
+from bot.names import SERVICE_LABELS, label
 from console.db import session_scope
 from console.sessions import find_session
 from console.users import ROLE_LABELS, AuditEntry, LoginSession, User
@@ -65,6 +66,8 @@ NAV_ITEMS = (  # (label, path, admin only)
     ("会话列表", "/conversations", False),
     ("仪表盘", "/dashboard", False),
     ("人工接管", "/takeover", False),
+    ("好差评", "/ratings", False),
+    ("进度提醒", "/notifications", False),
     ("用户管理", "/admin/users", True),
     ("审计日志", "/admin/audit", True),
 )
@@ -256,6 +259,7 @@ def templates() -> Environment:
         )
         env.filters["localtime"] = localtime
         env.filters["localdate"] = localdate
+        env.filters["service_label"] = lambda name: label(SERVICE_LABELS, name)
         env.globals["url_with"] = url_with
         _environment = env
     return _environment

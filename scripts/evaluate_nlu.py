@@ -9,7 +9,15 @@ often a message would start a transaction (rent-subsidy application, job-fair re
 takes personal data, or be routed to one of our services, after the fallback and the transaction gate; and how
 often the policy knowledge base would answer it (it should say it does not know).
 
-    python -m scripts.evaluate_nlu [--model models/] [--json out.json]
+English (docs/english.md; tests/nlu/heldout_english.yml: the intents served in English, heldout_english_other.yml:
+English asks for the Chinese-only services, labelled with their true intents): intent macro-F1 of the served
+intents, as the classifier reads them (as for Chinese) and as the assistant answers them (after the fallback, the
+gate and the English scope); and the share of the other file's messages that get the English "Chinese only" reply,
+by the assistant's own decision (an English message whose final intent is out_of_scope). Only intent names and
+counts are printed, never a held-out message. `--english-dev` runs the same on the development set instead
+(tests/nlu/dev/english.yml: both kinds in one file), for tuning.
+
+    python -m scripts.evaluate_nlu [--model models/] [--json out.json] [--skip-english | --english-dev]
 """
 
 from __future__ import annotations
@@ -53,7 +61,11 @@ def intent_scores(pairs: list[tuple[str, str]]) -> dict[str, dict[str, float]]:
     return scores
 
 
-HELD_OUT = sorted((ROOT / "tests" / "nlu").glob("heldout_*.yml"))
+ENGLISH_HELD_OUT = ROOT / "tests" / "nlu" / "heldout_english.yml"
+ENGLISH_OTHER = ROOT / "tests" / "nlu" / "heldout_english_other.yml"
+ENGLISH_DEV = ROOT / "tests" / "nlu" / "dev" / "english.yml"
+# The Chinese held-out files (the English ones have their own section).
+HELD_OUT = sorted(p for p in (ROOT / "tests" / "nlu").glob("heldout_*.yml") if not p.name.startswith("heldout_english"))
 OUT_OF_DOMAIN = ROOT / "tests" / "nlu" / "out_of_domain.yml"
 # Forms that change something in a back end: "transaction starts".
 TRANSACTIONS = frozenset({"rent_subsidy_apply", "job_fair_register"})
@@ -68,6 +80,13 @@ def gated_intents() -> frozenset[str]:
     pipeline = yaml.safe_load((ROOT / "config.yml").read_text("utf-8"))["pipeline"]
     gate = next(step for step in pipeline if step["name"].endswith("TransactionGate"))
     return frozenset(gate["intents"])
+
+
+def english_supported() -> frozenset[str]:
+    """The intents served in English (config.yml's EnglishScope), out_of_scope included."""
+    pipeline = yaml.safe_load((ROOT / "config.yml").read_text("utf-8"))["pipeline"]
+    scope = next(step for step in pipeline if step["name"].endswith("EnglishScope"))
+    return frozenset(scope["supported"]) | {"out_of_scope"}
 
 
 def load_agent(model: Path) -> Any:
@@ -164,6 +183,70 @@ def evaluate(results: list[tuple[dict, dict]]) -> dict:
     }
 
 
+def gets_chinese_only_reply(parsed: dict) -> bool:
+    """The assistant's decision (nlu/components/language_scope.py, domain utter_out_of_scope's English variation):
+    an English message whose final intent is out_of_scope gets the English reply naming the Chinese-only services."""
+    return parsed.get("language") == "en" and parsed["intent"]["name"] == "out_of_scope"
+
+
+def english_results(served: list[tuple[dict, dict]], other: list[tuple[dict, dict]]) -> dict:
+    """Served intents: macro-F1 as classified (raw top) and as answered (final intent); others: the share that gets
+    the Chinese-only reply, and where the rest went. Intent names and counts only."""
+    classified = [(expected["intent"], raw_top(parsed)[0]) for expected, parsed in served]
+    answered = [(expected["intent"], parsed["intent"]["name"]) for expected, parsed in served]
+
+    def macro(pairs: list[tuple[str, str]]) -> float:
+        scores = intent_scores(pairs)
+        return sum(s["f1"] for s in scores.values()) / len(scores) if scores else 0.0
+
+    replied = [gets_chinese_only_reply(parsed) for _, parsed in other]
+    missed = Counter(f"{expected['intent']} -> {parsed['intent']['name']} ({parsed.get('language')})"
+                     for (expected, parsed), ok in zip(other, replied, strict=True) if not ok)
+    return {
+        "served_examples": len(served),
+        "served_macro_f1_classified": macro(classified),
+        "served_macro_f1_answered": macro(answered),
+        "served_accuracy_classified": sum(t == p for t, p in classified) / len(classified) if classified else 0.0,
+        "served_detected_english": sum(p.get("language") == "en" for _, p in served) / len(served) if served else 0.0,
+        "served_per_intent": intent_scores(classified),
+        "served_confusions": Counter(f"{t} -> {p}" for t, p in classified if t != p).most_common(15),
+        "other_examples": len(other),
+        "other_chinese_only_reply": sum(replied) / len(replied) if replied else 0.0,
+        "other_missed": missed.most_common(15),
+    }
+
+
+def report_english(result: dict, label: str) -> None:
+    print(f"English ({label}): served intents {result['served_examples']} messages, "
+          f"detected as English {result['served_detected_english']:.1%}")
+    print(f"  intent macro-F1 as classified: {result['served_macro_f1_classified']:.3f}  "
+          f"accuracy: {result['served_accuracy_classified']:.3f}  "
+          f"as answered (fallback, gate, English scope): {result['served_macro_f1_answered']:.3f}")
+    for name, s in sorted(result["served_per_intent"].items(), key=lambda kv: kv[1]["f1"]):
+        print(f"    {name:<24} {s['f1']:.3f}  {s['n']}")
+    for pair, count in result["served_confusions"]:
+        print(f"    {count:>3}  {pair}")
+    print(f"  other services asked in English: {result['other_examples']} messages, "
+          f"get the Chinese-only reply: {result['other_chinese_only_reply']:.1%}")
+    for pair, count in result["other_missed"]:
+        print(f"    {count:>3}  {pair}")
+
+
+def evaluate_english(agent: Any, served: list[dict], other: list[dict], label: str) -> dict:
+    parsed = asyncio.run(parse_texts(agent, [example["text"] for example in served + other]))
+    result = english_results(list(zip(served, parsed[: len(served)], strict=True)),
+                             list(zip(other, parsed[len(served) :], strict=True)))
+    report_english(result, label)
+    return result
+
+
+def english_development_set() -> tuple[list[dict], list[dict]]:
+    """The development set holds both kinds in one file: the label says which."""
+    supported = english_supported()
+    examples = examples_of([ENGLISH_DEV])
+    return [e for e in examples if e["intent"] in supported], [e for e in examples if e["intent"] not in supported]
+
+
 def report_out_of_domain(result: dict) -> None:
     print(f"out-of-domain messages: {result['examples']}")
     header = "transaction starts  any form starts  routed to a service  answered from the knowledge base"
@@ -195,9 +278,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", type=Path, default=ROOT / "models")
     parser.add_argument("--json", type=Path)
+    english = parser.add_mutually_exclusive_group()
+    english.add_argument("--skip-english", action="store_true", help="the Chinese sections only")
+    english.add_argument("--english-dev", action="store_true", help="only English, on the development set")
     options = parser.parse_args(argv)
     model = options.model if options.model.is_file() else latest_model(options.model)
     agent = load_agent(model)
+    if options.english_dev:
+        return {"english_dev": evaluate_english(agent, *english_development_set(), "development set")}
     examples = examples_of(HELD_OUT)
     parsed = asyncio.run(parse_texts(agent, [example["text"] for example in examples]))
     result = evaluate(list(zip(examples, parsed, strict=True)))
@@ -206,6 +294,12 @@ def main(argv: list[str] | None = None) -> dict:
     parsed = asyncio.run(parse_texts(agent, [question["text"] for question in questions]))
     result["out_of_domain"] = out_of_domain_routing(questions, parsed)
     report_out_of_domain(result["out_of_domain"])
+    if not options.skip_english:
+        if ENGLISH_HELD_OUT.exists() and ENGLISH_OTHER.exists():
+            served, other = examples_of([ENGLISH_HELD_OUT]), examples_of([ENGLISH_OTHER])
+            result["english"] = evaluate_english(agent, served, other, "held-out")
+        else:
+            print("English: no held-out files (tests/nlu/heldout_english.yml, heldout_english_other.yml)")
     if options.json:
         options.json.write_text(json.dumps(result, ensure_ascii=False, indent=2), "utf-8")
     return result

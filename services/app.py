@@ -7,13 +7,15 @@ import logging
 from fastapi import FastAPI
 from sqlalchemy.exc import IntegrityError
 
-from bot.settings import SandboxSettings
+from bot.notifier.signing import webhook_secret
+from bot.settings import ConfigurationError, SandboxSettings
 from services.body_limit import BodySizeLimit
 from services.court_rules import load_court_rules
 from services.db import create_db_engine, create_session_factory, run_migrations
 from services.errors import install_error_handlers
 from services.health_code_policy import load_health_code_policy
 from services.logging_setup import install_masking
+from services.notifications_dispatch import Dispatcher
 from services.rent_subsidy_policy import load_policy
 from services.routers import (
     campus,
@@ -22,6 +24,7 @@ from services.routers import (
     health_code,
     identity,
     immigration,
+    notifications,
     rent_subsidy,
     tax,
     vehicle_transfer,
@@ -59,6 +62,20 @@ def _prepare_database(app: FastAPI, settings: SandboxSettings) -> None:
     app.state.session_factory = factory
 
 
+def _start_notifications(app: FastAPI, settings: SandboxSettings) -> None:
+    """The outbox's dispatcher runs with the app (services/notifications_dispatch.py). Without the webhook secret
+    (production, NOTIFY_WEBHOOK_SECRET unset) state changes still wait in the outbox, and the log says why."""
+    try:
+        secret = webhook_secret()
+    except ConfigurationError as error:
+        logger.error("progress notifications are not sent: %s", error)
+        return
+    dispatcher = Dispatcher(app.state.session_factory, settings, secret, app.state.vehicle_transfer_rules)
+    app.state.notification_dispatcher = dispatcher
+    app.add_event_handler("startup", dispatcher.start)
+    app.add_event_handler("shutdown", dispatcher.stop)
+
+
 def create_app(settings: SandboxSettings | None = None) -> FastAPI:
     """Build the app: migrate and seed the database, load the policy, mount the routers."""
     settings = settings or SandboxSettings.from_env()
@@ -81,11 +98,13 @@ def create_app(settings: SandboxSettings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     for module in (
-        identity, rent_subsidy, immigration, campus, work_resumption, health_code, vehicle_transfer, tax, court
+        identity, rent_subsidy, immigration, campus, work_resumption, health_code, vehicle_transfer, tax, court,
+        notifications,
     ):
         app.include_router(module.router)
     if settings.is_development:  # GOVBOT_ENV=development only: the outbox shows readable SMS codes
         app.include_router(dev.router)
+    _start_notifications(app, settings)
     app.add_event_handler("shutdown", app.state.engine.dispose)
     logger.info("services sandbox ready (env=%s)", settings.env)
     return app

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.case_numbers import normalise_case_number
 from bot.clock import CHINA_TZ
-from services import idempotency
+from services import idempotency, notifications
 from services.auth import Principal
 from services.clock import to_china_iso
 from services.court_rules import CourtRules
@@ -39,6 +39,7 @@ from services.models import (
     CourtMediationSignature,
     CourtParty,
 )
+from services.notifications_topics import hearing_topic, mediation_topic
 from services.sandbox_clock import sandbox_today, sandbox_utcnow
 
 logger = logging.getLogger("services.court")
@@ -533,6 +534,9 @@ def publish_version(session: Session, rules: CourtRules, raw_case_number: str, t
                 .values(void=True)
                 .execution_options(synchronize_session=False)
             )
+            # The parties who watch the agreement are told in this same transaction (services/notifications.py).
+            detail = f"调解协议已更新为第{agreement.version}版，此前的签署已失效，请重新阅读并签署"
+            notifications.record(session, mediation_topic(case.case_number), "revised", detail)
             session.commit()
         except IntegrityError:
             session.rollback()  # another version was published at the same moment: publish after it
@@ -603,3 +607,21 @@ def get_case(session: Session, rules: CourtRules, person_id: int, raw_case_numbe
     case_number = clean_case_number(rules, raw_case_number)
     case, party = party_case(session, rules, person_id, case_number, "case")
     return case_dict(session, rules, case, party)
+
+
+def reschedule_hearing(session: Session, raw_hearing_id: str, scheduled_at: datetime, place: str | None) -> None:
+    """Development: the court or procuratorate moves a hearing (naive UTC time, as stored). Whoever watches it is
+    told (services/notifications.py), in the same transaction."""
+    hearing = session.execute(
+        select(CourtHearing).where(CourtHearing.hearing_no == clean_hearing_id(raw_hearing_id))
+    ).scalar_one_or_none()
+    if hearing is None:
+        raise hearing_not_found()
+    hearing.scheduled_at = scheduled_at
+    if place:
+        hearing.place = place
+    what = "开庭" if hearing.kind == KIND_COURT else "听证"
+    detail = f"{what}时间调整为{chinese_datetime(hearing.scheduled_at)}，地点：{hearing.place}"
+    notifications.record(session, hearing_topic(hearing.hearing_no), "rescheduled", detail)
+    session.commit()
+    logger.info("hearing %s rescheduled", hearing.hearing_no)

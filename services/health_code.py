@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import idempotency
+from services import idempotency, notifications
 from services.auth import Principal
 from services.clock import to_china_iso
 from services.errors import ApiError
@@ -32,11 +32,13 @@ from services.models import (
     HealthRiskPerson,
     Person,
 )
+from services.notifications_topics import health_code_topic
 from services.sandbox_clock import sandbox_today, sandbox_utcnow
 
 logger = logging.getLogger("services.health_code")
 
 GREEN, YELLOW, RED = "green", "yellow", "red"
+GREEN_DETAIL = "健康码已转为绿码"  # what watchers are told (services/notifications.py)
 RISK_CATEGORIES = ("confirmed", "suspected", "close_contact")  # most serious first
 NO_SYMPTOMS = frozenset({"none", "无", "没有"})
 APPEAL_OPEN = "under_review"
@@ -422,6 +424,8 @@ def check_in(
     previous_colour = code.colour
     normal = not policy.is_abnormal(temperature, symptoms)
     missed = _count(policy, code, today, normal)
+    if code.colour == GREEN and previous_colour != GREEN:  # watchers are told in this check-in's transaction
+        notifications.record(session, health_code_topic(code.person_id), "green", GREEN_DETAIL)
     now = sandbox_utcnow(session)
     code.updated_at = now
     record = HealthCheckIn(
@@ -508,3 +512,20 @@ def list_appeals(session: Session, policy: HealthCodePolicy, person_id: int) -> 
         .order_by(HealthCodeAppeal.created_at.desc(), HealthCodeAppeal.id.desc())
     ).scalars()
     return [appeal_dict(policy, row) for row in rows]
+
+
+def turn_green(session: Session, policy: HealthCodePolicy, id_number: str) -> dict[str, Any]:
+    """Development: the code of the person with this ID number turns green now (as after the last check-in of a
+    streak). Whoever watches it is told (services/notifications.py), in the same transaction."""
+    person = session.execute(select(Person).where(Person.id_number == id_number.strip().upper())).scalar_one_or_none()
+    if person is None:
+        raise ApiError(404, "person_not_found", "未找到该身份证号码对应的人员。")
+    code = _require_code(session, person.id)
+    if code.colour == GREEN:
+        raise ApiError(409, "already_green", "该健康码已经是绿码。")
+    _set_colour(code, GREEN, "turned_green", 0)
+    code.updated_at = sandbox_utcnow(session)
+    notifications.record(session, health_code_topic(person.id), "green", GREEN_DETAIL)
+    session.commit()
+    logger.info("health code of person %s turned green", person.id)
+    return code_view(policy, code, person, sandbox_today(session))

@@ -16,6 +16,16 @@ from services.models import Country, CountryAlias, Port, PortAlias
 ENTRY_STATUS_TEXT = {"allowed": "允许入境", "restricted": "有条件入境", "suspended": "暂停入境"}
 PASSENGER_STATUS_TEXT = {"open": "客运正常通关", "limited": "客运限流/部分开放", "suspended": "客运暂停"}
 CARGO_STATUS_TEXT = {"open": "货运正常", "limited": "货运限量", "suspended": "暂停货运"}
+# The same in English, for foreign travellers (the *_en fields of the answers).
+ENTRY_STATUS_TEXT_EN = {
+    "allowed": "Entry allowed", "restricted": "Entry with conditions", "suspended": "Entry suspended",
+}
+PASSENGER_STATUS_TEXT_EN = {
+    "open": "Open to passengers", "limited": "Limited passenger crossings", "suspended": "Closed to passengers",
+}
+CARGO_STATUS_TEXT_EN = {"open": "Cargo as usual", "limited": "Limited cargo", "suspended": "No cargo"}
+PORT_SOURCE = "各口岸管理部门公告整理（示例数据）"
+PORT_SOURCE_EN = "Compiled from notices of the port authorities (sample data)"
 MAX_SUGGESTIONS = 5
 SIMILARITY_CUTOFF = 0.6
 
@@ -71,13 +81,18 @@ def find_country(session: Session, name: str) -> Country:
             if suggestions
             else "请输入国家或地区的中文名称，例如“美国”“日本”。"
         )
+        english = {row.name: row.english_name for row in _rows(session, Country, suggestions)}
         raise ApiError(
             404,
             "unknown_country",
             f"抱歉，暂未找到“{name.strip()}”的入境政策信息。{hint}",
-            {"suggestions": suggestions},
+            {"suggestions": suggestions, "suggestions_en": [english.get(n) or n for n in suggestions]},
         )
     return session.get(Country, canonical)
+
+
+def _rows(session: Session, model: type, names: list[str]) -> list:
+    return list(session.execute(select(model).where(model.name.in_(names))).scalars()) if names else []
 
 
 def country_dict(country: Country) -> dict[str, Any]:
@@ -93,6 +108,13 @@ def country_dict(country: Country) -> dict[str, Any]:
         "notes": country.notes,
         "updated_at": country.updated_at.isoformat(),
         "source": country.source,
+        # English for foreign travellers; None where a row has no translation yet.
+        "entry_status_text_en": ENTRY_STATUS_TEXT_EN[country.entry_status],
+        "test_requirement_en": country.test_requirement_en,
+        "visa_status_en": country.visa_status_en,
+        "flights_en": country.flights_en,
+        "notes_en": country.notes_en,
+        "source_en": country.source_en,
         "sample_data": True,
     }
 
@@ -132,11 +154,12 @@ def find_port(session: Session, name: str) -> Port:
             if suggestions
             else "请输入口岸名称，例如“深圳罗湖口岸”。"
         )
+        english = {row.name: row.english_name for row in _rows(session, Port, suggestions)}
         raise ApiError(
             404,
             "unknown_port",
             f"抱歉，暂未找到“{name.strip()}”的口岸信息。{hint}",
-            {"suggestions": suggestions},
+            {"suggestions": suggestions, "suggestions_en": [english.get(n) or n for n in suggestions]},
         )
     return session.get(Port, canonical)
 
@@ -154,7 +177,15 @@ def port_dict(port: Port) -> dict[str, Any]:
         "hours": port.hours,
         "notes": port.notes,
         "updated_at": port.updated_at.isoformat(),
-        "source": "各口岸管理部门公告整理（示例数据）",
+        "source": PORT_SOURCE,
+        # English for foreign travellers; None where a row has no translation yet.
+        "english_name": port.english_name,
+        "city_en": port.city_en,
+        "passenger_status_text_en": PASSENGER_STATUS_TEXT_EN[port.passenger_status],
+        "cargo_status_text_en": CARGO_STATUS_TEXT_EN[port.cargo_status],
+        "hours_en": port.hours_en,
+        "notes_en": port.notes_en,
+        "source_en": PORT_SOURCE_EN,
         "sample_data": True,
     }
 

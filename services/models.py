@@ -211,6 +211,12 @@ class Country(Base):
     notes = Column(Text, nullable=False, default="")
     updated_at = Column(Date, nullable=False)
     source = Column(String(200), nullable=False)
+    # The same measures in English, for foreign travellers (migration 0008; empty until seeded).
+    test_requirement_en = Column(Text)
+    visa_status_en = Column(Text)
+    flights_en = Column(Text)
+    notes_en = Column(Text)
+    source_en = Column(String(200))
 
 
 class CountryAlias(Base):
@@ -232,6 +238,11 @@ class Port(Base):
     hours = Column(String(100), nullable=False)
     notes = Column(Text, nullable=False, default="")
     updated_at = Column(Date, nullable=False)
+    # The port in English, for foreign travellers (migration 0008; empty until seeded).
+    english_name = Column(String(100))
+    city_en = Column(String(50))
+    hours_en = Column(String(100))
+    notes_en = Column(Text)
 
 
 class PortAlias(Base):

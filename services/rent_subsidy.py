@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services import idempotency
+from services import idempotency, notifications
 from services.auth import Principal
 from services.clock import china_today, to_china_iso, utcnow
 from services.errors import ApiError
@@ -25,6 +25,7 @@ from services.models import (
     RentSubsidyApplication,
     SocialInsurance,
 )
+from services.notifications_topics import rent_subsidy_topic
 from services.rent_subsidy_policy import RentSubsidyPolicy
 
 logger = logging.getLogger("services.rent_subsidy")
@@ -227,3 +228,19 @@ def list_applications(session: Session, person_id: int) -> list[dict[str, Any]]:
         .order_by(RentSubsidyApplication.created_at.desc())
     ).scalars()
     return [application_dict(row) for row in rows]
+
+
+def confirm_payout(session: Session, application_no: str) -> dict[str, Any]:
+    """Development: the bank confirms that an application's subsidy reached the citizen's account. Whoever watches
+    the application is told (services/notifications.py), in the same transaction."""
+    application = session.execute(
+        select(RentSubsidyApplication).where(RentSubsidyApplication.application_no == application_no.strip().upper())
+    ).scalar_one_or_none()
+    if application is None:
+        raise ApiError(404, "application_not_found", "未找到该租房补贴申请，请核对申请编号后重试。")
+    application.status, application.paid_at = "paid", application.paid_at or utcnow()
+    detail = f"{application.amount}元已发放至您的账户{mask_account(application.payout_account)}"
+    notifications.record(session, rent_subsidy_topic(application.application_no), "paid", detail)
+    session.commit()
+    logger.info("rent subsidy %s: payout confirmed", application.application_no)
+    return application_dict(application)

@@ -138,24 +138,25 @@ def _add_person(session: Session, item: dict[str, Any], enterprise_ids: dict[str
 
 def seed_countries(session: Session) -> None:
     data = _load("countries.yml")
-    known = _existing(session, Country.name)
+    known = {row.name: row for row in session.execute(select(Country)).scalars()}
     known_aliases = _existing(session, CountryAlias.alias)
     for item in data["countries"]:
-        if item["name"] not in known:
-            session.add(
-                Country(
-                    name=item["name"],
-                    english_name=item["en"],
-                    entry_status=item["status"],
-                    quarantine_days=item.get("quarantine"),
-                    test_requirement=item["test"],
-                    visa_status=item["visa"],
-                    flights=item["flights"],
-                    notes=item.get("notes") or "",
-                    updated_at=item["updated"],
-                    source=data["source"],
-                )
+        country = known.get(item["name"])
+        if country is None:
+            country = Country(
+                name=item["name"],
+                english_name=item["en"],
+                entry_status=item["status"],
+                quarantine_days=item.get("quarantine"),
+                test_requirement=item["test"],
+                visa_status=item["visa"],
+                flights=item["flights"],
+                notes=item.get("notes") or "",
+                updated_at=item["updated"],
+                source=data["source"],
             )
+            session.add(country)
+        _fill_country_english(country, item, data["source_en"])
     session.flush()
     for item in data["countries"]:
         for alias in {normalize_name(a) for a in [item["en"], *item.get("aka", [])]}:
@@ -164,31 +165,51 @@ def seed_countries(session: Session) -> None:
                 session.add(CountryAlias(alias=alias, country_name=item["name"]))
 
 
+def _fill_country_english(country: Country, item: dict[str, Any], source_en: str) -> None:
+    """Countries seeded before migration 0008 have no English text yet; English already there is kept."""
+    if country.test_requirement_en is None:
+        country.test_requirement_en = item["test_en"]
+        country.visa_status_en = item["visa_en"]
+        country.flights_en = item["flights_en"]
+        country.notes_en = item.get("notes_en") or ""
+        country.source_en = source_en
+
+
 def seed_ports(session: Session) -> None:
     data = _load("ports.yml")
-    known = _existing(session, Port.name)
+    known = {row.name: row for row in session.execute(select(Port)).scalars()}
     known_aliases = _existing(session, PortAlias.alias)
     for item in data["ports"]:
-        if item["name"] not in known:
-            session.add(
-                Port(
-                    name=item["name"],
-                    city=item["city"],
-                    province=item["province"],
-                    kind=item["kind"],
-                    passenger_status=item["passenger"],
-                    cargo_status=item["cargo"],
-                    hours=str(item["hours"]),
-                    notes=item.get("notes") or "",
-                    updated_at=item["updated"],
-                )
+        port = known.get(item["name"])
+        if port is None:
+            port = Port(
+                name=item["name"],
+                city=item["city"],
+                province=item["province"],
+                kind=item["kind"],
+                passenger_status=item["passenger"],
+                cargo_status=item["cargo"],
+                hours=str(item["hours"]),
+                notes=item.get("notes") or "",
+                updated_at=item["updated"],
             )
+            session.add(port)
+        _fill_port_english(port, item)
     session.flush()
     for item in data["ports"]:
         for alias in {normalize_name(a) for a in item.get("aka", [])}:
             if alias not in known_aliases:
                 known_aliases.add(alias)
                 session.add(PortAlias(alias=alias, port_name=item["name"]))
+
+
+def _fill_port_english(port: Port, item: dict[str, Any]) -> None:
+    """Ports seeded before migration 0008 have no English text yet; English already there is kept."""
+    if port.english_name is None:
+        port.english_name = item["en"]
+        port.city_en = item["city_en"]
+        port.hours_en = item["hours_en"]
+        port.notes_en = item.get("notes_en") or ""
 
 
 def seed_campus(session: Session, today: date) -> None:

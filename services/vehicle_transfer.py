@@ -474,3 +474,24 @@ def list_applications(session: Session, rules: VehicleTransferRules, person_id: 
         .order_by(VehicleTransferApplication.created_at.desc(), VehicleTransferApplication.id.desc())
     ).all()
     return [application_dict(rules, application, vehicle, today) for application, vehicle in rows]
+
+
+def archive_arrives_today(
+    session: Session, rules: VehicleTransferRules, application_no: str
+) -> VehicleTransferApplication:
+    """Development: the application's electronic archive reaches the destination office today (its timeline moves
+    back so that the transfer happened today). The caller announces it (services/notifications.py sweeps)."""
+    application = session.execute(
+        select(VehicleTransferApplication).where(
+            VehicleTransferApplication.application_no == application_no.strip().upper()
+        )
+    ).scalar_one_or_none()
+    if application is None:
+        raise ApiError(404, "application_not_found", "未找到该转籍申请，请核对申请编号后重试。")
+    today = sandbox_today(session)
+    archive = next(stage for stage in stages(rules, application, today) if stage["code"] == "archive_sent")
+    if archive["status"] == "done":
+        raise ApiError(409, "archive_already_sent", "该申请的电子档案已经转递，无需重复操作。")
+    application.submitted_on = today - timedelta(days=rules.simulation.archive_sent_after_days)
+    session.commit()
+    return application

@@ -203,13 +203,14 @@ def _run(connection: Connection, revision: str) -> None:
 
 
 def schema_metadata() -> sa.MetaData:
-    """Every table the models declare: the conversation log's and the console's (imports the console)."""
+    """Every table the models declare: the conversation log's, the console's and the notifier's (imports them)."""
     import console.models  # noqa: F401 - registers every console table
     from bot.conversation_log import Base as LogBase
+    from bot.notifier.models import Base as NotifierBase
     from console.db import Base as ConsoleBase
 
     merged = sa.MetaData()
-    for metadata in (LogBase.metadata, ConsoleBase.metadata):
+    for metadata in (LogBase.metadata, ConsoleBase.metadata, NotifierBase.metadata):
         for table in metadata.tables.values():
             table.to_metadata(merged)
     return merged

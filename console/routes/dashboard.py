@@ -11,6 +11,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from bot.names import STATUS_LABELS
+from bot.rating_levels import LEVELS
 from console import charts
 from console.dashboard import (
     PERCENTILES,
@@ -35,7 +36,7 @@ def dashboard_page(request: Request, user: User = Depends(current_user), db: Ses
     quick = [{"days": days, "href": "/dashboard?" + urlencode(DateRange.last_days(days).params())}
              for days in QUICK_RANGES]
     context = {"figures": figures, "range": date_range, "errors": errors, "charts": build_charts(figures),
-               "quick": quick, "percentiles": PERCENTILES, "intent_label": intent_label}
+               "quick": quick, "percentiles": PERCENTILES, "intent_label": intent_label, "rating_levels": LEVELS}
     return render(request, "dashboard.html", context, user)
 
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from console import takeover
+from console.index import conversation_at
 from console.rasa_client import RasaClient
 from console.takeover import ACTIVE, WAITING, Handoff, TakeoverError
 from console.users import User
@@ -57,19 +58,9 @@ def _handoff(db: Session, handoff_id: int) -> Handoff:
 
 def _conversation_id(db: Session, handoff: Handoff) -> int | None:
     """The conversation list's id of the request's conversation, when the index has it (link to its detail)."""
-    try:
-        from console.index import Conversation
-    except ImportError:
-        return None
     if handoff.request_event_id is None:
         return None
-    row = (
-        db.query(Conversation.id)
-        .filter(Conversation.sender_id == handoff.sender_hash, Conversation.id <= handoff.request_event_id)
-        .order_by(Conversation.id.desc())
-        .first()
-    )
-    return row[0] if row else None
+    return conversation_at(db, handoff.sender_hash, handoff.request_event_id)
 
 
 @router.get("/takeover")

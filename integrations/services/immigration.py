@@ -1,4 +1,8 @@
-"""Client of the entry/exit information service (出入境信息一键通)."""
+"""Client of the entry/exit information service (出入境信息一键通).
+
+Every answer carries its facts in Chinese and, in the `*_en` fields, in English for foreign travellers (None where the
+service has no translation: say the Chinese then, rather than nothing).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from integrations.services.base import BaseServiceClient
+from integrations.services.base import BaseServiceClient, ServiceRejected
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,12 @@ class CountryMeasures:
     notes: str
     updated_at: str
     source: str
+    entry_status_text_en: str | None = None
+    test_requirement_en: str | None = None
+    visa_status_en: str | None = None
+    flights_en: str | None = None
+    notes_en: str | None = None
+    source_en: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,20 @@ class PortStatus:
     notes: str
     updated_at: str
     source: str
+    english_name: str | None = None
+    city_en: str | None = None
+    passenger_status_text_en: str | None = None
+    cargo_status_text_en: str | None = None
+    hours_en: str | None = None
+    notes_en: str | None = None
+    source_en: str | None = None
+
+
+def english_suggestions(error: ServiceRejected) -> list[str]:
+    """The English names of an unknown name's suggestions, in the order of `error.suggestions` (the Chinese names
+    where the service gave none)."""
+    english = list(error.details.get("suggestions_en") or [])
+    return [english[i] if i < len(english) and english[i] else name for i, name in enumerate(error.suggestions)]
 
 
 def _build(cls: type, data: dict[str, Any]) -> Any:

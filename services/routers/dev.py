@@ -8,9 +8,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, conint
 from sqlalchemy.orm import Session
 
-from services import identity, sandbox_clock
-from services.deps import get_session
+from services import identity, notifications, sandbox_clock
+from services.deps import get_session, get_vehicle_transfer_rules
 from services.routers import court
+from services.routers import notifications as notification_routes
+from services.vehicle_transfer_rules import VehicleTransferRules
 
 router = APIRouter(prefix="/dev", tags=["development"])
 
@@ -33,10 +35,17 @@ def clock(session: Session = Depends(get_session)) -> dict[str, Any]:
 
 
 @router.post("/clock", summary="将沙箱时钟向后拨若干天（仅开发环境，用于演示和测试按天计算的规则）")
-def advance_clock(body: AdvanceBody, session: Session = Depends(get_session)) -> dict[str, Any]:
+def advance_clock(
+    body: AdvanceBody,
+    session: Session = Depends(get_session),
+    rules: VehicleTransferRules = Depends(get_vehicle_transfer_rules),
+) -> dict[str, Any]:
     sandbox_clock.advance(session, body.advance_days)
+    notifications.sweep(session, rules)  # stages that the new date completed are announced now
     return sandbox_clock.clock_dict(session)
 
 
 # POST /dev/court/mediation-version: the court issues a revised mediation agreement (services/routers/court.py).
 router.include_router(court.dev_router)
+# Progress notifications: payouts, arrivals, approvals, hearings moved, codes turned green (routers/notifications.py).
+router.include_router(notification_routes.dev_router)

@@ -33,7 +33,7 @@ def test_every_process_has_a_port_of_its_own_and_the_replicas_use_the_balancer(t
     processes = members(plan)
     assert [m.name for m in processes].count("log-consumer") == 1  # one consumer keeps each conversation in order
     ports = [m.ready_url.split(":")[2].split("/")[0] for m in processes if m.ready_url and m.name != "haproxy"]
-    assert len(ports) == len(set(ports)) == 3 + 2 + 2  # replicas, sandbox, console
+    assert len(ports) == len(set(ports)) == 3 + 2 + 2 + 1  # replicas, sandbox, console, notifier
     for replica in (m for m in processes if m.name.startswith("rasa-")):
         assert replica.env["ACTION_ENDPOINT_URL"] == f"http://127.0.0.1:{plan.settings.action_port}/webhook"
         assert replica.env["RASA_HOST"] == "127.0.0.1"  # only the balancer is reachable from outside

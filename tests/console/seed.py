@@ -48,6 +48,7 @@ from bot.conversation_log import (
     _row_values,
 )
 from bot.masking import hash_sender_id
+from bot.rating_levels import LEVELS, SCORES
 
 CHANNELS = ("rest", "webchat", "wechat", "telegram")
 DAY = 86400.0
@@ -340,6 +341,31 @@ def job_fair_registered(rng: random.Random, start: float, channel: str | None = 
     c.slot("transaction_result", {"service": "job_fair_registration", "status": "completed", "reference": reference})
     c.loop(None).slot("requested_slot", None).action("action_submit_job_fair_registration")
     c.bot(f"报名成功！报名编号：{reference}。请按时参加招聘会。").listen()
+    return c
+
+
+def job_fair_rated(rng: random.Random, start: float, channel: str | None = None, level: str = "不满意",
+                   comment: str | None = None) -> Conversation:
+    """A registration, the invitation to rate it (好差评), a rating and, after a bad one, the citizen's comment.
+    Not among SCENARIOS: the console's rating tests build it with the level they need."""
+    c = job_fair_registered(rng, start, channel)
+    reference = next(e["value"]["reference"] for e in c.events if e.get("name") == "transaction_result")
+    c.action("action_transaction_followup")
+    c.bot("请您为本次“招聘会报名”服务做个评价，点选下方一项即可。", "utter_ask_rating", buttons=LEVELS)
+    c.slot("rating_pending", {"service": "job_fair_registration", "reference": reference}).listen()
+    c.user(f'/rate_service{{"rating_level":"{level}"}}', "rate_service", 1.0, think=8)
+    rating = {"rating_id": uuid.UUID(int=rng.getrandbits(128)).hex, "service": "job_fair_registration",
+              "reference": reference, "comment": None, "level": level, "score": SCORES[level], "rated_at": c.clock}
+    c.action("action_record_rating").slot("service_rating", rating).slot("rating_pending", None)
+    if comment is not None:
+        c.action("rating_comment_form").loop("rating_comment_form")
+        c.ask("rating_comment", "很抱歉这次没有让您满意。请问您遇到了什么问题？")
+        c.user(comment, "out_of_scope", 0.61)
+        c.action("rating_comment_form").slot("rating_comment", comment).loop(None).slot("requested_slot", None)
+        c.action("action_record_rating_comment").slot("service_rating", {**rating, "comment": comment})
+        c.slot("rating_comment", None).bot("很抱歉“招聘会报名”没有让您满意，您的评价已记录。").listen()
+    else:
+        c.bot("感谢您的评价！").listen()
     return c
 
 

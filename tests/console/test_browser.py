@@ -9,6 +9,7 @@ Selenium Manager downloads. Only explicit waits (WebDriverWait), no sleeps.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -37,6 +38,7 @@ USERNAME = "browser-operator"
 PASSWORD = "browser-test-password-2026"
 INTENT = "request_human"
 TAG = "浏览器回归"
+RATING_COMMENT = "材料清单写得不清楚，来回补了两次"
 WAIT = 20
 
 pytestmark = pytest.mark.skipif(
@@ -56,6 +58,11 @@ def seeded_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[seed
     url = f"sqlite:///{tmp_path_factory.mktemp('browser') / 'conversation_log.db'}"
     now = time.time()
     conversations = seed.one_of_each(start=now - seed.DAY) + seed.random_conversations(40, seed=9, days=20, end=now)
+    # 好差评: one bad rating long past its follow-up deadline, one fresh, one good
+    rng = random.Random(11)
+    conversations += [seed.job_fair_rated(rng, now - 40 * seed.DAY, "wechat", "非常不满意", RATING_COMMENT),
+                      seed.job_fair_rated(rng, now - 3600, "rest", "不满意"),
+                      seed.job_fair_rated(rng, now - 1800, "telegram", "非常满意")]
     engine = make_engine(url)
     init_db(engine)
     seed.write_conversations(engine, conversations)
@@ -219,4 +226,36 @@ def test_operator_reviews_and_tags_a_conversation_then_sees_the_dashboard(
         assert csp_errors == []
     except BaseException:
         driver.save_screenshot(str(tmp_path / "failure.png"))  # kept in pytest's tmp folder for a look
+        raise
+
+
+def test_operator_answers_an_overdue_bad_rating(console_server: str, browser: webdriver.Chrome, tmp_path) -> None:
+    driver, base = browser, console_server
+    try:
+        driver.get(f"{base}/login?next=/ratings")
+        if urlparse(driver.current_url).path == "/login":
+            driver.find_element(By.NAME, "username").send_keys(USERNAME)
+            driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+            driver.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]").click()
+        driver.get(f"{base}/dashboard")
+        satisfaction = _wait(driver).until(EC.visibility_of_element_located((By.ID, "satisfaction")))
+        # the default range (30 days) leaves out the old one: 1 of the 2 recent ratings is 好评
+        assert "招聘会报名" in satisfaction.text and "50.0%" in satisfaction.text
+        satisfaction.find_element(By.ID, "overdue-followups").click()  # "差评回访已超期 1"
+        _wait(driver).until(_path_is("/ratings"))
+        rows = driver.find_elements(By.CSS_SELECTOR, "#ratings tbody tr")
+        assert len(rows) == 1 and "overdue" in rows[0].get_attribute("class") and RATING_COMMENT in rows[0].text
+        driver.save_screenshot(str(tmp_path / "ratings.png"))
+        rows[0].find_element(By.LINK_TEXT, "回访").click()
+        form = _wait(driver).until(EC.visibility_of_element_located((By.ID, "followup-form")))
+        form.find_element(By.NAME, "findings").send_keys("窗口材料清单已重写并公示。")
+        form.find_element(By.NAME, "reply").send_keys("您好，材料清单已重新整理，感谢您的意见。")
+        form.find_element(By.NAME, "answered_elsewhere").click()  # WeChat's 48 hours are long gone: by telephone
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        done = _wait(driver).until(EC.visibility_of_element_located((By.ID, "followup-done")))
+        assert "窗口材料清单已重写并公示。" in done.text
+        assert driver.find_element(By.ID, "followup-status").text == "已回访"
+        driver.save_screenshot(str(tmp_path / "rating_done.png"))
+    except BaseException:
+        driver.save_screenshot(str(tmp_path / "failure.png"))
         raise

@@ -1,4 +1,4 @@
-"""Start the real processes (services sandbox, action server, Rasa server) for end-to-end tests.
+"""Start the real processes (services sandbox, action server, Rasa server, notifier) for end-to-end tests.
 
 Each process is an ordinary entry point, started on its own ports with its own `var/`
 directory, so tests never touch a developer's running assistant or data.
@@ -49,6 +49,7 @@ class Stack:
     services_port: int = field(default_factory=free_port)
     action_port: int = field(default_factory=free_port)
     rasa_port: int = field(default_factory=free_port)
+    notifier_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -65,6 +66,10 @@ class Stack:
             ACTION_ENDPOINT_URL=f"http://127.0.0.1:{self.action_port}/webhook",
             RASA_PORT=str(self.rasa_port),
             DATABASE_URL=f"sqlite:///{self.var_dir / 'conversation_log.db'}",
+            # Progress notifications: the sandbox posts to this stack's notifier, which delivers through its Rasa.
+            NOTIFIER_PORT=str(self.notifier_port),
+            SERVICES_NOTIFY_URL=f"{self.notifier_url}/events",
+            RASA_URL=self.rasa_url,
         )
         env.pop("REDIS_URL", None)
         env.update(self.extra_env)
@@ -78,10 +83,15 @@ class Stack:
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.rasa_port}"
 
-    def _spawn(self, name: str, args: list[str]) -> None:
+    @property
+    def notifier_url(self) -> str:
+        return f"http://127.0.0.1:{self.notifier_port}"
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         log = open(self.var_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         self.processes[name] = subprocess.Popen(
-            args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            args, cwd=ROOT, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def start_services(self) -> None:
@@ -97,6 +107,12 @@ class Stack:
     def start_rasa(self) -> None:
         self._spawn("rasa", [sys.executable, "-m", "bot", "serve"])
         wait_until(self._rasa_ready, 180, "Rasa server", self.processes["rasa"])
+
+    def start_notifier(self, **env: str) -> None:
+        """The notifier (bot/notifier), with `env` changed for this start only (e.g. another WeChat template)."""
+        self._spawn("notifier", [sys.executable, "-m", "bot", "notifier"], env)
+        wait_until(lambda: httpx.get(f"{self.notifier_url}/health").status_code == 200, 60, "notifier",
+                   self.processes["notifier"])
 
     def _rasa_ready(self) -> bool:
         status = httpx.get(f"{self.rasa_url}/status", headers=self.api_headers)
@@ -123,6 +139,7 @@ class Stack:
         self.start_services()
         self.start_actions()
         self.start_rasa()
+        self.start_notifier()
         return self
 
     def stop(self, name: str) -> None:

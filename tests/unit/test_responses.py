@@ -73,6 +73,17 @@ SAMPLES: dict[str, Any] = {
     "plate_number": "桂A12345", "progress_text": "您的申请已提交，南宁市公安局交通警察支队车辆管理所正在转递电子档案。",
     "stage_name": "转出地车管所转递电子档案", "stages": "1. 已提交申请：已完成（2026年12月1日）",
     "submitted_on": "2026年12月1日", "vehicle": "桂A12345（小型汽车，大众牌轿车（示例））",
+    # 好差评
+    "level": "满意", "most": 500,
+    # progress notifications (the back end's sentence comes in {detail}, without its final full stop)
+    "reference": "ZF202612345678", "detail": "9600元已发放至您的账户6222 **** **** 4567",
+    # entry/exit information in English (docs/english.md)
+    "entry_status_en": "Entry allowed", "test_requirement_en": "No test required",
+    "visa_status_en": "Chinese citizens with ordinary passports may stay 30 days without a visa",
+    "flights_en": "Flights operate normally", "notes_en": "Submit the SG Arrival Card within 3 days before arrival.",
+    "source_en": "Compiled from notices of the port authorities (sample data)",
+    "port_en": "Shenzhen Luohu Port (Lo Wu)", "city_en": "Shenzhen", "passenger_status_en": "Open to passengers",
+    "cargo_status_en": "No cargo", "hours_en": "06:30-24:00",
     # e-tax guidance
     "allowed": "增值税、附加税费、消费税、个人所得税、企业所得税", "amount_due": "2,446.80元",
     "approval_note": "您的延期缴纳税款申请已受理，须经省级税务机关批准后方可生效。",

@@ -124,6 +124,10 @@ class WeChatApi(WeChatClient):
         """A customer-service text message (the way to answer after the 5-second passive window)."""
         return self._with_token_retry(lambda: self.message.send_text(openid, content))
 
+    def send_template(self, openid: str, template_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """A template message: reaches a follower outside the 48-hour customer-service window (bot/notifier)."""
+        return self._with_token_retry(lambda: self.message.send_template(openid, template_id, data))
+
     def create_menu(self, body: dict[str, Any]) -> dict[str, Any]:
         return self._with_token_retry(lambda: self.menu.create(body))
 
