@@ -59,16 +59,19 @@ CHECKS: dict[str, list[Callable[[], list[str]]]] = {
         _rest_channel,
         _wechat_safe_mode,
     ],
-    "actions": [_secrets("ACTION_SERVER_TOKEN")],
+    # Seals the conversation id it subscribes with, keeps "退订" under the log's hash of it.
+    "actions": [_secrets("ACTION_SERVER_TOKEN", "PII_HASH_SECRET", "PII_SEAL_KEY")],
     "console": [_secrets("PII_HASH_SECRET", "PII_SEAL_KEY", "RASA_API_TOKEN"), _console_cookie],
     "services": [_secrets("SERVICES_SECRET_KEY")],
     "log-consumer": [_secrets("PII_HASH_SECRET", "PII_SEAL_KEY")],  # hashes and seals what it stores
+    # Opens the sealed subscribers, hashes them like the log, calls Rasa's API, checks the back ends' signatures.
+    "notifier": [_secrets("PII_HASH_SECRET", "PII_SEAL_KEY", "RASA_API_TOKEN", "NOTIFY_WEBHOOK_SECRET")],
 }
 
 
 def problems(process: str) -> list[str]:
-    """What keeps `process` (rasa, actions, console, services, log-consumer) from starting in production; [] if
-    nothing."""
+    """What keeps `process` (rasa, actions, console, services, log-consumer, notifier) from starting in production;
+    [] if nothing."""
     try:
         if govbot_env() != "production":
             return []

@@ -6,7 +6,9 @@ Rasa's or the infrastructure images' own; the production checklist (bot/producti
 the files provide once their placeholders are filled in, and fails with the placeholders as shipped; no real
 secret value is in any file; the Kubernetes Deployments have probes and resources and point at Services,
 Secrets and ConfigMaps that exist; each image's command is one that `python -m bot`, `python -m services` or
-`python -m console` offers; the load balancer routes the webhooks to the Rasa replicas and serves the console.
+`python -m console` offers; the load balancer routes the webhooks to the Rasa replicas and serves the console; the
+progress notifier is reached by the sandbox alone, which signs with the same secret, and reaches Rasa's API; the
+NetworkPolicies let each pod be reached by exactly the pods that call it.
 `docker compose config` and `haproxy -c` run when their programs are installed (skipped otherwise).
 """
 
@@ -45,12 +47,13 @@ PROCESSES = {
     "services": (["python", "-m", "services"], 8001),
     "console": (["python", "-m", "console", "serve"], 8002),
     "log-consumer": (["python", "-m", "bot", "log-consumer"], None),
+    "notifier": (["python", "-m", "bot", "notifier"], 8003),
 }
 # The processes whose start reads the generated NLU assets (config.yml's nlu/generated/, the knowledge base's
 # jieba dictionary).
 NEEDS_NLU_BUILD = {"rasa", "actions"}
 # The processes with a production checklist in bot/production.py (its CHECKS), by the same names as here.
-CHECKLIST = ("rasa", "actions", "services", "console", "log-consumer")
+CHECKLIST = ("rasa", "actions", "services", "console", "log-consumer", "notifier")
 
 # Variables that are not bot/settings.py's but are read by a program in the image, with where.
 RASA_OWN = {"SANIC_WORKERS": "constants.py", "RASA_TELEMETRY_ENABLED": "telemetry.py"}
@@ -327,12 +330,13 @@ def test_dockerfile(process: str) -> None:
 
 
 def test_dockerfile_ports_are_the_settings_defaults_and_hosts_are_opened() -> None:
-    from bot.settings import ConsoleSettings, SandboxSettings, Settings
+    from bot.settings import ConsoleSettings, NotifierSettings, SandboxSettings, Settings
 
-    defaults = {item.metadata["env"]: item.default for group in (Settings, SandboxSettings, ConsoleSettings)
+    defaults = {item.metadata["env"]: item.default
+                for group in (Settings, SandboxSettings, ConsoleSettings, NotifierSettings)
                 for item in group.variables()}
     for process, variable in (("rasa", "RASA"), ("actions", "ACTION"), ("services", "SERVICES"),
-                              ("console", "CONSOLE")):
+                              ("console", "CONSOLE"), ("notifier", "NOTIFIER")):
         env = dockerfile_env(dockerfile(process))
         assert int(env[f"{variable}_PORT"]) == defaults[f"{variable}_PORT"] == PROCESSES[process][1]
         assert env[f"{variable}_HOST"] == "0.0.0.0", "loopback is the default: a container must listen outside"
@@ -378,12 +382,14 @@ def test_healthcheck_script_answers_with_its_exit_status() -> None:
 
 def test_compose_runs_every_process_with_its_replicas() -> None:
     services = compose_services()
-    assert {"rasa", "actions", "log-consumer", "services", "console", "redis", "rabbitmq", "postgres", "lb",
-            "migrate"} <= set(services)
+    assert {"rasa", "actions", "log-consumer", "notifier", "services", "console", "redis", "rabbitmq", "postgres",
+            "lb", "migrate"} <= set(services)
     assert services["rasa"]["deploy"]["replicas"] == 2
     assert services["actions"]["deploy"]["replicas"] == 2
     assert services["log-consumer"].get("deploy", {}).get("replicas", 1) == 1  # one consumer keeps the order
     assert "8080:8080" in services["lb"]["ports"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"lb"}, "only the balancer has host ports: the notifier's webhook is for the sandbox alone"
     for name, service in app_services().items():
         process = service["image"].split("/")[1].split(":")[0]
         expected = PROCESSES[process][0]
@@ -425,7 +431,8 @@ def test_compose_depends_on_conditions() -> None:
                 assert services[other].get("restart") == "no", f"{other} is a one-off: restart: \"no\""
             else:
                 assert condition == "service_started"
-    for name in ("console", "log-consumer"):  # the log's schema before anything uses it (bot/log_migrations)
+    # The log's schema before anything uses it (bot/log_migrations); the action servers keep "退订" there.
+    for name in ("console", "log-consumer", "notifier", "actions"):
         assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
 
 
@@ -492,6 +499,43 @@ def test_log_consumer_gets_what_it_needs_and_shares_the_keys() -> None:
     assert "DATABASE_URL" not in rasa
 
 
+def notifier_needs() -> set[str]:
+    """What `python -m bot notifier` requires (docs/notifications.md): the log's database, Rasa's API and its token,
+    the keys that open the sealed subscribers and hash them like the log, the webhook's secret, and Redis, where the
+    WeChat access token is shared with the Rasa servers (a token of its own would push theirs out)."""
+    return {"DATABASE_URL", "RASA_URL", "RASA_API_TOKEN", "PII_HASH_SECRET", "PII_SEAL_KEY", "NOTIFY_WEBHOOK_SECRET",
+            "REDIS_URL", "NOTIFIER_HOST", "NOTIFIER_PORT"}
+
+
+# What the action servers need for progress notifications (actions/notifications.py): the conversation id sealed
+# for the back end, and "退订" kept in the log's database under the hashed id, where the notifier looks.
+ACTIONS_FOR_NOTIFICATIONS = ("DATABASE_URL", "PII_HASH_SECRET", "PII_SEAL_KEY")
+SAME_OFFICIAL_ACCOUNT = ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_APP_SECRET")
+
+
+def test_compose_notifier_is_told_by_the_sandbox_and_tells_through_rasa() -> None:
+    example = filled(env_example())
+    notifier = compose_environment("notifier", example)
+    sandbox, console = compose_environment("services", example), compose_environment("console", example)
+    rasa, actions = compose_environment("rasa", example), compose_environment("actions", example)
+    assert notifier_needs() <= set(notifier)
+    assert notifier["NOTIFIER_HOST"] == "0.0.0.0" and int(notifier["NOTIFIER_PORT"]) == PROCESSES["notifier"][1]
+    # The sandbox posts to it, signed with the one secret both are given (from the env file, never a literal).
+    assert sandbox["SERVICES_NOTIFY_URL"] == f"http://notifier:{notifier['NOTIFIER_PORT']}/events"
+    assert sandbox["NOTIFY_WEBHOOK_SECRET"] == notifier["NOTIFY_WEBHOOK_SECRET"]
+    assert [name for name in compose_services() if "NOTIFY_WEBHOOK_SECRET" in
+            (compose_services()[name].get("environment") or {})] == ["notifier", "services"]
+    # It tells the citizens through Rasa's API as the console does, and shares the log with the console.
+    assert notifier["RASA_URL"] == console["RASA_URL"] and notifier["RASA_API_TOKEN"] == rasa["RASA_API_TOKEN"]
+    assert notifier["DATABASE_URL"] == console["DATABASE_URL"] == actions["DATABASE_URL"]
+    for key in ("PII_HASH_SECRET", "PII_SEAL_KEY"):  # sealed by the action server, opened and hashed by the notifier
+        assert notifier[key] == actions[key] == rasa[key] == console[key]
+    assert notifier["REDIS_URL"] == rasa["REDIS_URL"]
+    for key in SAME_OFFICIAL_ACCOUNT:
+        assert compose_services()["notifier"]["environment"][key] == compose_services()["rasa"]["environment"][key]
+    assert set(ACTIONS_FOR_NOTIFICATIONS) <= set(actions)
+
+
 def test_docs_checklist_names_what_each_process_refuses_to_start_without(process_environment: Any) -> None:
     """docs/deploy.md's checklist is bot/production.py's: every secret a process asks for is named there."""
     from bot.production import CHECKS, problems
@@ -499,6 +543,7 @@ def test_docs_checklist_names_what_each_process_refuses_to_start_without(process
     text = (ROOT / "docs" / "deploy.md").read_text("utf-8")
     section = text[text.index("## 6. The production checklist"):text.index("## 7.")]
     process_environment({"GOVBOT_ENV": "production"})
+    assert set(CHECKS) == set(PROCESSES), "every process has a checklist and an image"
     for process in CHECKS:
         missing = {m[1] for problem in problems(process) if (m := re.match(r"([A-Z_]+) is not set", problem))}
         assert missing, process
@@ -687,6 +732,61 @@ def test_kubernetes_log_consumer_gets_what_it_needs() -> None:
     assert "RABBITMQ_URL" in rasa_environment and "DATABASE_URL" not in rasa_environment
 
 
+def test_kubernetes_notifier_is_told_by_the_sandbox_and_tells_through_rasa() -> None:
+    secret = filled(the_secret())
+
+    def environment(name: str) -> dict[str, str]:
+        (container,) = deployments()[name]["spec"]["template"]["spec"]["containers"]
+        return container_environment(container, secret)
+
+    notifier, sandbox, actions = environment("notifier"), environment("services"), environment("actions")
+    assert notifier_needs() <= set(notifier)
+    assert notifier["NOTIFIER_HOST"] == "0.0.0.0" and int(notifier["NOTIFIER_PORT"]) == PROCESSES["notifier"][1]
+    service = {doc["metadata"]["name"]: doc for doc in k8s_kind("Service")}["notifier"]
+    assert sandbox["SERVICES_NOTIFY_URL"] == f"http://notifier:{service['spec']['ports'][0]['port']}/events"
+    assert sandbox["NOTIFY_WEBHOOK_SECRET"] == notifier["NOTIFY_WEBHOOK_SECRET"]
+    assert notifier["RASA_URL"] == environment("console")["RASA_URL"]
+    assert set(ACTIONS_FOR_NOTIFICATIONS) <= set(actions)
+    assert {key: notifier.get(key) for key in SAME_OFFICIAL_ACCOUNT} == {
+        key: environment("rasa").get(key) for key in SAME_OFFICIAL_ACCOUNT}
+    # One replica; more are safe (claims with leases), so a rollout may overlap old and new pods.
+    deployment = deployments()["notifier"]["spec"]
+    assert deployment["replicas"] >= 1 and deployment["strategy"]["type"] == "RollingUpdate"
+
+
+# Who may open a connection to each process's pods: other processes, or the ingress controller's namespace.
+INGRESS_FROM = {
+    "rasa": {"ingress-nginx", "console", "notifier"},
+    "actions": {"rasa"},
+    "services": {"actions"},
+    "console": {"ingress-nginx"},
+    "notifier": {"services"},  # the back ends' signed webhooks only
+    "log-consumer": set(),
+}
+
+
+def test_kubernetes_network_policies_let_in_only_the_callers() -> None:
+    policies = k8s_kind("NetworkPolicy")
+    assert any(p["spec"]["podSelector"] == {} and "ingress" not in p["spec"] for p in policies), "default deny"
+    assert set(INGRESS_FROM) == set(PROCESSES)
+    found = deployments()
+    for name, deployment in found.items():
+        allowed: set[str] = set()
+        for policy in policies:
+            if not selects(policy["spec"]["podSelector"].get("matchLabels", {}), pod_labels(deployment)):
+                continue
+            for rule in policy["spec"].get("ingress", []):
+                assert [port["port"] for port in rule["ports"]] == [PROCESSES[name][1]], f"{name}: its port only"
+                for source in rule["from"]:
+                    if "namespaceSelector" in source:
+                        allowed.add(source["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"])
+                    else:
+                        (caller,) = [other for other, d in found.items()
+                                     if selects(source["podSelector"]["matchLabels"], pod_labels(d))]
+                        allowed.add(caller)
+        assert allowed == INGRESS_FROM[name], f"{name} is reachable from {sorted(allowed)}"
+
+
 def test_kustomization_lists_the_manifests() -> None:
     kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text("utf-8"))
     listed = set(kustomization["resources"])
@@ -746,6 +846,7 @@ def test_haproxy_routes_the_webhooks_to_rasa_and_serves_the_console() -> None:
              if line.startswith("bind ")}
     assert compose_environment("rasa", example)["ACTION_ENDPOINT_URL"] == f"http://lb:{binds['actions']}/webhook"
     assert compose_environment("console", example)["RASA_URL"] == f"http://lb:{binds['rasa_api']}"
+    assert compose_environment("notifier", example)["RASA_URL"] == f"http://lb:{binds['rasa_api']}"
     assert "default_backend actions" in frontends["actions"] and "default_backend rasa" in frontends["rasa_api"]
     # The console believes X-Forwarded-For from the balancer only.
     address = services["lb"]["networks"]["govbot"]["ipv4_address"]

@@ -70,13 +70,16 @@ def test_production_has_no_development_secret_to_fall_back_on(monkeypatch: pytes
     assert secret_from_env("PII_SEAL_KEY", "sealing") == DEVELOPMENT_SECRETS["PII_SEAL_KEY"]
 
 
-def test_the_action_server_starts_in_production_only_with_its_token(tmp_path) -> None:
+def test_the_action_server_starts_in_production_only_with_its_secrets(tmp_path) -> None:
     refused = start(["-m", "bot", "actions"], {"GOVBOT_ENV": "production"}, tmp_path)
-    assert refused.returncode == 2 and "ACTION_SERVER_TOKEN is not set" in refused.stderr
+    assert refused.returncode == 2
+    for secret in ("ACTION_SERVER_TOKEN", "PII_HASH_SECRET", "PII_SEAL_KEY"):  # its token; the subscriber's seal
+        assert f"{secret} is not set" in refused.stderr
 
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GOVBOT_VAR_DIR": str(tmp_path), "GOVBOT_ENV": "production",
-           "ACTION_SERVER_TOKEN": STRONG, "ACTION_PORT": str(port)}
+           "ACTION_SERVER_TOKEN": STRONG, "PII_HASH_SECRET": STRONG[::-1], "PII_SEAL_KEY": STRONG.upper(),
+           "ACTION_PORT": str(port)}
     server = subprocess.Popen([sys.executable, "-m", "bot", "actions"], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
