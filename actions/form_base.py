@@ -35,6 +35,7 @@ from actions.validators.common import (
 from actions.wording import Wording
 
 STOP_INTENTS = {"cancel", "request_human"}
+FALLBACK_INTENT = "nlu_fallback"
 CONFIDENT = 0.7
 QUESTION = re.compile(r"[?？吗呢]|怎么|什么|哪|多少|能不能|可不可以|是否|为啥|为什么|咋")
 FAILURES_SLOT = "form_failures"
@@ -60,6 +61,16 @@ YES_NO = {"affirm": CONFIRMED, "deny": DECLINED}
 def latest_intent(tracker: Tracker) -> tuple[str, float]:
     intent = tracker.latest_message.get("intent") or {}
     return intent.get("name") or "", float(intent.get("confidence") or 0.0)
+
+
+def question_intent(tracker: Tracker) -> tuple[str, float]:
+    """The intent of a message inside a form, for answering it in place. When the NLU could not choose between two
+    readings of a question (nlu_fallback), its best guess: a question is never the value asked for."""
+    intent, confidence = latest_intent(tracker)
+    if intent != FALLBACK_INTENT or not QUESTION.search(tracker.latest_message.get("text") or ""):
+        return intent, confidence
+    ranked = [r for r in tracker.latest_message.get("intent_ranking") or [] if r.get("name") != FALLBACK_INTENT]
+    return (str(ranked[0]["name"]), float(ranked[0].get("confidence") or 0.0)) if ranked else (intent, confidence)
 
 
 def chat_user(tracker: Tracker) -> str:
@@ -107,7 +118,7 @@ class GovFormValidationAction(FormValidationAction):
             return [ActionExecutionRejected(self.form_name())]
         updates = await self.before_validation(dispatcher, tracker, requested)
         if updates is None and requested and not fills_requested and self._is_digression(tracker, requested):
-            await digressions.answer(latest_intent(tracker)[0], dispatcher, tracker, domain)
+            await digressions.answer(question_intent(tracker)[0], dispatcher, tracker, domain)
             updates = {}
         if updates is None:
             updates = await self._validate_all(candidates, requested, dispatcher, tracker, domain)
@@ -192,7 +203,7 @@ class GovFormValidationAction(FormValidationAction):
         return intent in STOP_INTENTS and confidence >= 0.5
 
     def _is_digression(self, tracker: Tracker, requested: str) -> bool:
-        intent, confidence = latest_intent(tracker)
+        intent, confidence = question_intent(tracker)
         if not digressions.handles(intent) or intent in self.own_intents or self._only_values(tracker):
             return False
         spec = self.specs.get(requested)

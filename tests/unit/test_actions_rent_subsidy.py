@@ -134,3 +134,15 @@ async def test_service_down_keeps_the_entered_data(services_down: None, domain: 
     outcome = await chat.say(CHEN["phone"], entities=[entity("phone", CHEN["phone"])])
     assert "暂时无法访问" in outcome.text and "已为您保留" in outcome.text
     assert chat.slots["person_name"] == "陈晓" and chat.slots["id_number"] == CHEN["id"]
+
+
+async def test_a_question_the_nlu_was_unsure_about_is_still_a_question(live_services: str, domain: dict) -> None:
+    """Between two readings (the policy, chit-chat) the NLU gives nlu_fallback: inside the form, a question is
+    answered by its best reading, never checked as the ID number asked for."""
+    chat = rent_chat(domain, "rent-unsure-question")
+    chat.slots.update(requested_slot="id_number", person_name="陈晓")
+    ranking = [{"name": "nlu_fallback", "confidence": 0.3}, {"name": "rent_subsidy_policy", "confidence": 0.515},
+               {"name": "out_of_scope", "confidence": 0.44}]
+    outcome = await chat.say("这个补贴每个月能领多少钱啊", intent="nlu_fallback", confidence=0.3, ranking=ranking)
+    assert "补贴标准" in outcome.text and "18位" not in outcome.text
+    assert chat.slots["requested_slot"] == "id_number"
