@@ -94,15 +94,20 @@ def tell_measures(m: CountryMeasures, words: Wording, dispatcher: CollectingDisp
     )
 
 
+def _port_values(p: PortStatus) -> dict[str, str]:
+    """What a port's line and its full answer both name, in Chinese and in English."""
+    return {
+        "port": p.port, "port_en": _en(p.english_name, p.port),
+        "city": p.city, "city_en": _en(p.city_en, p.city),
+        "passenger_status": p.passenger_status_text,
+        "passenger_status_en": _en(p.passenger_status_text_en, p.passenger_status_text),
+    }
+
+
 def tell_port(p: PortStatus, words: Wording, dispatcher: CollectingDispatcher) -> None:
     dispatcher.utter_message(
         response="utter_port_status",
-        port=p.port,
-        port_en=_en(p.english_name, p.port),
-        city=p.city,
-        city_en=_en(p.city_en, p.city),
-        passenger_status=p.passenger_status_text,
-        passenger_status_en=_en(p.passenger_status_text_en, p.passenger_status_text),
+        **_port_values(p),
         cargo_status=p.cargo_status_text,
         cargo_status_en=_en(p.cargo_status_text_en, p.cargo_status_text),
         hours=p.hours,
@@ -119,15 +124,7 @@ def tell_suspended_ports(ports: list[PortStatus], words: Wording, dispatcher: Co
         dispatcher.utter_message(response="utter_suspended_ports_none")
         return
     lines = [
-        words.part(
-            "utter_suspended_port_line",
-            port=p.port,
-            port_en=_en(p.english_name, p.port),
-            city=p.city,
-            city_en=_en(p.city_en, p.city),
-            passenger_status=p.passenger_status_text,
-            passenger_status_en=_en(p.passenger_status_text_en, p.passenger_status_text),
-        )
+        words.part("utter_suspended_port_line", **_port_values(p))
         for p in ports
     ]
     dispatcher.utter_message(response="utter_suspended_ports", ports="\n".join(lines))

@@ -177,7 +177,8 @@ async def _remember(sender_id: str, out: bool) -> bool:
     from bot.notifier.store import set_opted_out
 
     try:
-        await asyncio.to_thread(set_opted_out, _engine(), hash_sender_id(sender_id), out)
+        # _engine() creates and migrates the database the first time: in the thread, not on the event loop.
+        await asyncio.to_thread(lambda: set_opted_out(_engine(), hash_sender_id(sender_id), out))
     except Exception as error:  # the hash itself may be what failed: the log names no one
         logger.warning("a notification preference was not saved (%s)", type(error).__name__)
         return False

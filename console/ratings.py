@@ -8,7 +8,6 @@ the citizen through their own channel like a takeover reply, and is stored only 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -269,10 +268,3 @@ def purge(session: Session, cutoff: float) -> int:
         sa.delete(Rating).where(Rating.rated_at < cutoff, Rating.followup_status != OPEN)
     ).rowcount or 0
 
-
-def as_json(rating: Rating) -> dict[str, Any]:
-    return json.loads(json.dumps({
-        "id": rating.id, "service": rating.service, "level": rating.level, "score": rating.score,
-        "comment": rating.comment, "rated_at": rating.rated_at, "followup": rating.followup_status,
-        "deadline": rating.deadline.isoformat() if rating.deadline else None, "overdue": rating.overdue(),
-    }))

@@ -147,9 +147,11 @@ def test_csrf_token_is_in_every_form_of_a_page(client: TestClient) -> None:
 
 @pytest.fixture
 def something_everywhere(console_app: FastAPI, console_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Conversation 1 and handoff 1 exist, so every route with an id has something to show (or to act on)."""
+    """Conversation 1, handoff 1 and rating 1 exist, so every route with an id has something to show (or to act on)."""
     monkeypatch.setenv("PII_SEAL_KEY", "route-sweep-seal-key")
-    seed.seed_via_broker(console_db_url, [seed.handoff(random.Random(4), time.time() - 600, "wechat")])
+    rng = random.Random(4)
+    seed.seed_via_broker(console_db_url, [seed.handoff(rng, time.time() - 600, "wechat"),
+                                          seed.job_fair_rated(rng, time.time() - 300, "rest", "不满意", "太慢")])
     with console_app.state.session_factory() as db:
         refresh_index(db)
         sync_handoffs(db)
@@ -196,4 +198,4 @@ def test_only_guarded_views_audit_a_get(console_app: FastAPI, client: TestClient
         if table_counts(console_app)["console_audit_log"] != before:
             auditing.append(route.path)
             assert depends_on(route, audited_view), f"GET {route.path} audits without the audited_view guard"
-    assert sorted(auditing) == ["/conversations/{conversation_id}", "/takeover/{handoff_id}"]
+    assert sorted(auditing) == ["/conversations/{conversation_id}", "/ratings/{rating_pk}", "/takeover/{handoff_id}"]

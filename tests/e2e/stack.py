@@ -202,6 +202,12 @@ class Chat:
         self.last = response.json()["messages"]
         return self.last
 
+    def outbox(self) -> list[dict]:
+        """Messages delivered outside a turn (an operator's reply, a notification), as the REST client fetches them."""
+        response = httpx.get(f"{self.stack.rasa_url}/webhooks/rest/outbox", params={"sender": self.sender}, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
     def click(self, title_part: str) -> list[dict]:
         button = next(b for b in self.buttons if title_part in b["title"])
         return self.say(button["payload"])

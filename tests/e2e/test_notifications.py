@@ -109,10 +109,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory, wechat: FakeWeChatWithTempla
 # --- helpers ---------------------------------------------------------------------------------------------------------
 
 
-def outbox(stack: Stack, chat: Chat) -> list[dict]:
-    response = httpx.get(f"{stack.rasa_url}/webhooks/rest/outbox", params={"sender": chat.sender})
-    response.raise_for_status()
-    return response.json()
 
 
 def collect(stack: Stack, chat: Chat, count: int, timeout: float = 30.0, settle: float = 2.0) -> list[dict]:
@@ -120,10 +116,10 @@ def collect(stack: Stack, chat: Chat, count: int, timeout: float = 30.0, settle:
     found: list[dict] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and len(found) < count:
-        found += outbox(stack, chat)
+        found += chat.outbox()
         time.sleep(0.2)
     time.sleep(settle)
-    return found + outbox(stack, chat)
+    return found + chat.outbox()
 
 
 def notifications_in(messages: list[dict]) -> list[str]:
@@ -209,7 +205,7 @@ def test_a_payout_reaches_the_citizen_once_even_when_delivered_twice_or_across_a
     stack.stop("notifier")  # down: a second payout waits in the sandbox's outbox
     pay(stack, number)
     time.sleep(2.5)
-    assert outbox(stack, chat) == []
+    assert chat.outbox() == []
     assert [e["status"] for e in sandbox_events(stack, number)] == ["pending", "delivered"]
     stack.start_notifier()
     assert post_event(stack, event).json() == {"status": "duplicate"}  # remembered across the restart

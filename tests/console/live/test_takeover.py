@@ -9,9 +9,8 @@ its Python functions, then through its pages with logged-in operators.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import replace
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -20,7 +19,6 @@ from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from bot.masking import hash_sender_id
-from bot.settings import ConsoleSettings
 from console.rasa_client import RasaClient
 from console.takeover import (
     ACTIVE,
@@ -37,35 +35,11 @@ from console.takeover import (
 )
 from console.users import AuditEntry, User, create_user
 from tests.console.conftest import login_as
-from tests.e2e.stack import ROOT, Chat, Stack
+from tests.e2e.stack import Chat, Stack
 
 pytestmark = pytest.mark.e2e
 
-SEAL_KEY = "takeover-e2e-seal-key"
 T = TypeVar("T")
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if not list((ROOT / "models").glob("*.tar.gz")):
-        pytest.fail("no trained model in models/: run `make test` (it trains first) or `make train`")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PII_SEAL_KEY", SEAL_KEY)  # the console must open what the Rasa server sealed
-        running = Stack(tmp_path_factory.mktemp("takeover-stack"), extra_env={"PII_SEAL_KEY": SEAL_KEY})
-        try:
-            yield running.start()
-        finally:
-            running.stop_all()
-
-
-@pytest.fixture
-def console_db_url(stack: Stack) -> str:
-    return f"sqlite:///{stack.var_dir / 'conversation_log.db'}"
-
-
-@pytest.fixture
-def console_settings(console_settings: ConsoleSettings, stack: Stack) -> ConsoleSettings:
-    return replace(console_settings, rasa_url=stack.rasa_url, rasa_token=stack.api_token)
 
 
 def wait_for(check: Callable[[], T], what: str, timeout: float = 20.0) -> T:
@@ -78,10 +52,6 @@ def wait_for(check: Callable[[], T], what: str, timeout: float = 20.0) -> T:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def outbox(stack: Stack, sender: str) -> list[dict[str, Any]]:
-    response = httpx.get(f"{stack.rasa_url}/webhooks/rest/outbox", params={"sender": sender}, timeout=10)
-    response.raise_for_status()
-    return response.json()
 
 
 def ask_for_a_human(stack: Stack) -> Chat:
@@ -127,7 +97,7 @@ def test_takeover_through_the_rest_channel(stack: Stack, console_app: FastAPI) -
         db.commit()
         assert handoff.status == ACTIVE and handoff.operator == "wangfang"
         assert chat.tracker()["paused"] is True
-        assert [(m["text"], m["from"]) for m in outbox(stack, chat.sender)] == [(TAKEN_TEXT, "operator")]
+        assert [(m["text"], m["from"]) for m in chat.outbox()] == [(TAKEN_TEXT, "operator")]
 
         assert chat.say("我的补贴申请为什么被驳回了？") == []  # the assistant stays silent
         wait_for(lambda: logged(console_app, handoff_id, "user", "为什么被驳回"), "the citizen's message in the log")
@@ -135,16 +105,16 @@ def test_takeover_through_the_rest_channel(stack: Stack, console_app: FastAPI) -
         text = "您好，我是工作人员王芳。您的申请因社保缴纳月数不足被驳回，补缴后可重新申请。"
         reply(db, handoff, operator, client, text)
         db.commit()
-        delivered = outbox(stack, chat.sender)
+        delivered = chat.outbox()
         assert [(m["text"], m["from"]) for m in delivered] == [(text, "operator")]
-        assert outbox(stack, chat.sender) == []  # each message is fetched once
+        assert chat.outbox() == []  # each message is fetched once
         wait_for(lambda: logged(console_app, handoff_id, "operator", "社保缴纳月数不足"), "the reply in the log")
 
         assert chat.say("好的，谢谢") == []
         assert hand_back(db, handoff, operator, client) is None
         db.commit()
         assert handoff.status == CLOSED and handoff.closed_reason == "handed_back"
-        assert [(m["text"], m["from"]) for m in outbox(stack, chat.sender)] == [(HANDBACK_TEXT, "assistant")]
+        assert [(m["text"], m["from"]) for m in chat.outbox()] == [(HANDBACK_TEXT, "assistant")]
         tracker = chat.tracker()
         assert tracker["paused"] is False and tracker["slots"]["handoff_requested"] is False
 
@@ -172,7 +142,7 @@ def test_takeover_through_the_console_pages(stack: Stack, console_app: FastAPI, 
     assert taken.status_code == 303 and taken.headers["location"] == f"/takeover/{handoff_id}?ok=taken"
     page = client.get(taken.headers["location"])
     assert "已接管" in page.text and 'name="text"' in page.text and "交还智能助手" in page.text
-    assert outbox(stack, chat.sender)[0]["text"] == TAKEN_TEXT
+    assert chat.outbox()[0]["text"] == TAKEN_TEXT
 
     # The citizen types personal data while a human has the conversation: the console shows it masked.
     assert chat.say("我的手机号是13800000001，申请一直没通过") == []
@@ -193,18 +163,18 @@ def test_takeover_through_the_console_pages(stack: Stack, console_app: FastAPI, 
         assert "改由我接管" in other.get(f"/takeover/{handoff_id}").text
         refused = post(other, f"/takeover/{handoff_id}/handback", other_csrf)
         assert refused.status_code == 409
-    assert outbox(stack, chat.sender) == []  # nothing of that reached the citizen
+    assert chat.outbox() == []  # nothing of that reached the citizen
 
     empty = post(client, f"/takeover/{handoff_id}/reply", csrf, text="   ")
     assert empty.status_code == 400 and "请输入要发送给市民的内容" in empty.text
 
     sent = post(client, f"/takeover/{handoff_id}/reply", csrf, text="您好，请提供您的申请编号，我帮您查询。")
     assert sent.status_code == 303 and sent.headers["location"].endswith("?ok=sent")
-    assert [m["text"] for m in outbox(stack, chat.sender)] == ["您好，请提供您的申请编号，我帮您查询。"]
+    assert [m["text"] for m in chat.outbox()] == ["您好，请提供您的申请编号，我帮您查询。"]
 
     back = post(client, f"/takeover/{handoff_id}/handback", csrf)
     assert back.status_code == 303 and back.headers["location"].endswith("?ok=handed_back")
-    assert [m["text"] for m in outbox(stack, chat.sender)] == [HANDBACK_TEXT]
+    assert [m["text"] for m in chat.outbox()] == [HANDBACK_TEXT]
     assert "已结束" in client.get(f"/takeover/{handoff_id}").text
     chat.say("租房补贴政策是什么")
     assert chat.text
@@ -253,10 +223,10 @@ def test_a_request_taken_after_the_session_expiry_stays_silent(stack: Stack, con
         assert chat.say("我等了好久了") == []  # without the new session Rasa would restart it and answer
         assert chat.tracker()["paused"] is True
         reply(db, handoff, operator, client, "抱歉让您久等了，请问有什么可以帮您？")
-        assert [m["text"] for m in outbox(stack, chat.sender)] == [TAKEN_TEXT, "抱歉让您久等了，请问有什么可以帮您？"]
+        assert [m["text"] for m in chat.outbox()] == [TAKEN_TEXT, "抱歉让您久等了，请问有什么可以帮您？"]
         hand_back(db, handoff, operator, client)
         db.commit()
-    outbox(stack, chat.sender)
+    chat.outbox()
     chat.say("租房补贴政策是什么")
     assert chat.text
 

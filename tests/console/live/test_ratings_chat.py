@@ -5,49 +5,21 @@ comment question by asking for something else."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import replace
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
 from bot.masking import hash_sender_id
 from bot.rating_levels import LEVELS
-from bot.settings import ConsoleSettings
 from console.projection import refresh
 from console.rasa_client import RasaClient
 from console.ratings import DONE, OPEN, Rating, record_followup
 from console.users import create_user
-from tests.e2e.stack import ROOT, Chat, Stack
+from tests.e2e.stack import Chat, Stack
 
 pytestmark = pytest.mark.e2e
 
-SEAL_KEY = "rating-e2e-seal-key"
 PERSON = ("刘洋", "13800000004")
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if not list((ROOT / "models").glob("*.tar.gz")):
-        pytest.fail("no trained model in models/: run `make test` (it trains first) or `make train`")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PII_SEAL_KEY", SEAL_KEY)  # the console must open what the Rasa server sealed
-        running = Stack(tmp_path_factory.mktemp("rating-stack"), extra_env={"PII_SEAL_KEY": SEAL_KEY})
-        try:
-            yield running.start()
-        finally:
-            running.stop_all()
-
-
-@pytest.fixture
-def console_db_url(stack: Stack) -> str:
-    return f"sqlite:///{stack.var_dir / 'conversation_log.db'}"
-
-
-@pytest.fixture
-def console_settings(console_settings: ConsoleSettings, stack: Stack) -> ConsoleSettings:
-    return replace(console_settings, rasa_url=stack.rasa_url, rasa_token=stack.api_token)
 
 
 def register(chat: Chat, stack: Stack, fair_id: str, verified: bool = False) -> None:
@@ -81,10 +53,6 @@ def the_rating(app: FastAPI, chat: Chat) -> Rating:
     raise AssertionError("the rating did not reach the console")
 
 
-def outbox(stack: Stack, sender: str) -> list[dict]:
-    response = httpx.get(f"{stack.rasa_url}/webhooks/rest/outbox", params={"sender": sender}, timeout=10)
-    response.raise_for_status()
-    return response.json()
 
 
 def test_a_bad_rating_is_followed_up_and_answered(stack: Stack, console_app: FastAPI) -> None:
@@ -111,7 +79,7 @@ def test_a_bad_rating_is_followed_up_and_answered(stack: Stack, console_app: Fas
                         "短信通道高峰期拥堵，已扩容。", "您好，您反映的验证码延迟问题已核实并整改，感谢您的监督。")
         db.commit()
         assert db.get(Rating, rating.id).followup_status == DONE
-    delivered = [m.get("text") for m in outbox(stack, chat.sender)]
+    delivered = [m.get("text") for m in chat.outbox()]
     assert "您好，您反映的验证码延迟问题已核实并整改，感谢您的监督。" in delivered
 
 
